@@ -1,0 +1,5 @@
+"""Parametric PDE families -> linear systems (grids, random fields, discretisations)."""
+
+from ._system import LinearSystem
+
+__all__ = ["LinearSystem"]

@@ -1,0 +1,43 @@
+"""The linear system one PDE sample produces: what solvers consume and storage records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["LinearSystem"]
+
+
+@dataclass
+class LinearSystem:
+    """A @ x = rhs on a structured grid, with the fields a surrogate learns from.
+
+    ``fields`` maps input-field names to arrays of shape ``grid``; ``params`` holds the
+    sample's scalar parameters; ``features`` is a short vector that sorts similar systems
+    next to each other (SKR ordering); ``symmetric``/``definite`` tell ``solvers.get("auto")``
+    which Krylov method applies.
+    """
+
+    matrix: sp.csr_matrix
+    rhs: np.ndarray
+    grid: tuple[int, ...]
+    fields: dict[str, np.ndarray] = field(default_factory=dict)
+    params: dict[str, float] = field(default_factory=dict)
+    features: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    symmetric: bool = True
+    definite: bool = True
+    index: int = -1
+    seed: int = -1
+
+    @property
+    def size(self) -> int:
+        return int(self.rhs.shape[0])
+
+    def relative_residual(self, x: np.ndarray) -> float:
+        """True ||b - A x|| / ||b|| in float64 (0-rhs systems use ||A x||)."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        r = self.rhs - self.matrix @ x
+        nb = float(np.linalg.norm(self.rhs))
+        return float(np.linalg.norm(r) / (nb if nb > 0 else 1.0))

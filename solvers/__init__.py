@@ -1,0 +1,16 @@
+"""Linear solvers for sequences of similar systems: PETSc reference, recycling, ordering.
+
+``solvers.get(name, **options)`` is the one-call entry point (pyamg's ``blackbox`` role).
+"""
+
+from ._base import SolveResult, Solver, SolverError
+from ._registry import available, get
+
+__all__ = ["SolveResult", "Solver", "SolverError", "available", "get", "order"]
+
+
+def order(features, method: str = "greedy"):
+    """Permutation that puts similar systems next to each other (see ``solvers.ordering``)."""
+    from .ordering import order as _order
+
+    return _order(features, method=method)

@@ -1,0 +1,88 @@
+"""The Solver protocol of DESIGN.md: one system or a stateful sequence of similar ones."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pdes import LinearSystem
+
+__all__ = ["SolveResult", "Solver", "SolverError"]
+
+
+class SolverError(ValueError):
+    """Bad solver name or option: the CLI turns it into exit code 2."""
+
+
+@dataclass
+class SolveResult:
+    """Solution plus its TRUE relative residual ||b - A x|| / ||b|| computed in float64."""
+
+    x: np.ndarray
+    iterations: int
+    residual: float
+    seconds: float
+    converged: bool
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Solver:
+    """Base class: constructors store options, ``solve``/``solve_sequence`` do the work.
+
+    Subclasses implement ``_solve(system, x0) -> (x, iterations, info)``; the base class
+    times it, computes the true residual and decides ``converged`` against ``tol`` so no
+    backend can report its own (preconditioned, recursive) residual by mistake.
+    ``solve_sequence`` calls ``_begin_sequence`` once, then solves the systems in the
+    given order; stateful solvers (recycling, bandits) keep state on ``self`` between
+    systems and reset it in ``_begin_sequence``.
+    """
+
+    name = "solver"
+
+    def __init__(self, tol: float = 1e-8, max_iterations: int = 10000, device: str = "cpu"):
+        if not (tol > 0):
+            raise SolverError(f"tol must be > 0, got {tol}")
+        if max_iterations <= 0:
+            raise SolverError(f"max_iterations must be > 0, got {max_iterations}")
+        self.tol = float(tol)
+        self.max_iterations = int(max_iterations)
+        self.device = device
+
+    # -- what subclasses provide -------------------------------------------------------
+    def _solve(self, system: LinearSystem, x0: np.ndarray | None) -> tuple[np.ndarray, int, dict]:
+        raise NotImplementedError
+
+    def _begin_sequence(self) -> None:
+        """Forget state carried from an earlier sequence."""
+
+    def _initial_guess(self, system: LinearSystem) -> np.ndarray | None:
+        """Warm start for the next system of a sequence (None: start from zero)."""
+        return None
+
+    def _end_solve(self, system: LinearSystem, result: SolveResult) -> None:
+        """Hook after each solve of a sequence (keep x for warm starts, update bandits)."""
+
+    # -- the protocol ----------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        """Constructor options, recorded in the dataset's attrs."""
+        return {"tol": self.tol, "max_iterations": self.max_iterations, "device": self.device}
+
+    def solve(self, system: LinearSystem, x0: np.ndarray | None = None) -> SolveResult:
+        start = time.perf_counter()
+        x, iterations, info = self._solve(system, x0)
+        seconds = time.perf_counter() - start
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        residual = system.relative_residual(x)
+        converged = bool(np.isfinite(residual) and residual <= self.tol)
+        return SolveResult(x, int(iterations), residual, seconds, converged, dict(info))
+
+    def solve_sequence(self, systems: Iterable[LinearSystem]) -> Iterator[SolveResult]:
+        self._begin_sequence()
+        for system in systems:
+            result = self.solve(system, self._initial_guess(system))
+            self._end_solve(system, result)
+            yield result

@@ -1,0 +1,35 @@
+"""Solver names -> classes, imported lazily so a PETSc-only run never loads torch."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._base import Solver, SolverError
+
+__all__ = ["get", "available"]
+
+# name -> "module:Class"; the PETSc family is handled by prefix ("petsc:<ksp>+<pc>").
+_SOLVERS: dict[str, str] = {
+    "gcrodr": "solvers.recycling:GCRODR",
+    "rcg": "solvers.recycling:RecycledCG",
+    "skr": "solvers.recycling:SKR",
+    "auto": "solvers.recycling:SKR",
+}
+
+
+def available() -> list[str]:
+    """Registered solver names (PETSc ones are any ``petsc:<ksp>+<pc>``)."""
+    return ["petsc:<ksp>+<pc>", "petsc:lu", "petsc:cholesky", *sorted(_SOLVERS)]
+
+
+def get(name: str, **options: Any) -> Solver:
+    """Build the solver called ``name`` with ``options`` (tol, max_iterations, device, ...)."""
+    if name.startswith("petsc:"):
+        from .petsc import PETScSolver
+
+        return PETScSolver(method=name.split(":", 1)[1], **options)
+    if name not in _SOLVERS:
+        raise SolverError(f"unknown solver {name!r}; choose from {', '.join(available())}")
+    module, cls = _SOLVERS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(**options)
