@@ -1,5 +1,35 @@
 """Parametric PDE families -> linear systems (grids, random fields, discretisations)."""
 
+from ._errors import PDEError
+from ._grid import Grid, make_grid
+from ._random_fields import (
+    chebyshev_series,
+    decaying_coefficients,
+    gaussian_random_field,
+    sine_series,
+)
+from ._registry import FAMILIES, get
+from ._stencils import diffusion_matrix, dirichlet_rhs, laplacian
 from ._system import LinearSystem
+from .families import Darcy, Family, Heat, Helmholtz, Poisson
 
-__all__ = ["LinearSystem"]
+__all__ = [
+    "FAMILIES",
+    "Darcy",
+    "Family",
+    "Grid",
+    "Heat",
+    "Helmholtz",
+    "LinearSystem",
+    "PDEError",
+    "Poisson",
+    "chebyshev_series",
+    "decaying_coefficients",
+    "diffusion_matrix",
+    "dirichlet_rhs",
+    "gaussian_random_field",
+    "get",
+    "laplacian",
+    "make_grid",
+    "sine_series",
+]

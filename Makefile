@@ -1,0 +1,54 @@
+# pdeforge: `make run` and `make test` set everything up on a fresh Debian/Ubuntu machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PREFECT_HOME := $(CURDIR)/.prefect
+# PETSc builds from source through pip (about 15 minutes once, then pip's wheel cache).
+export PETSC_CONFIGURE_OPTIONS ?= --with-mpi=0 --with-fc=0 --with-debugging=0 --with-x=0
+RUN_OUT ?= runs/default
+BENCH_OUT ?= bench
+SUITE ?= quick
+
+.PHONY: setup run test bench lint server clean contract
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	@if ! ldconfig -p 2>/dev/null | grep -q libopenblas; then \
+	  echo "installing libopenblas-dev (system BLAS/LAPACK for PETSc)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libopenblas-dev; \
+	fi
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+	# the CPU build of torch first, so the project's torch range is met without a CUDA download
+	$(PIP) install -q "torch==2.13.0" || $(PIP) install -q "torch>=2.4,<2.14"
+	$(PIP) install -q petsc==3.26.1
+	# petsc4py needs the petsc just installed at build time: no isolation, or pip builds PETSc twice
+	$(PIP) install -q "cython>=3" numpy setuptools
+	$(PIP) install -q --no-build-isolation petsc4py==3.26.1
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+run: setup
+	$(VENV)/bin/pdeforge run --out $(RUN_OUT)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(VENV)/bin/pdeforge bench --suite $(SUITE) --out $(BENCH_OUT)
+
+contract: setup
+	$(PY) ../shared/contract/check_contract.py
+
+lint: setup
+	$(VENV)/bin/ruff check pdes solvers storage surrogates flows benchmarks tests
+
+server: setup
+	$(VENV)/bin/prefect server start --host 127.0.0.1
+
+clean:
+	rm -rf $(VENV) .prefect .pytest_cache .ruff_cache .hypothesis build *.egg-info runs bench

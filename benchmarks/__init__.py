@@ -1,0 +1,6 @@
+"""The benchmark suite behind ``pdeforge bench`` (protocol of BENCHMARKS.md)."""
+
+from .cases import CASES, Case
+from .runner import SolverRun, run_case, run_suite
+
+__all__ = ["CASES", "Case", "SolverRun", "run_case", "run_suite"]

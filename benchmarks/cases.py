@@ -1,0 +1,63 @@
+"""The benchmark cases of BENCHMARKS.md and the solvers each one runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CASES", "Case", "petsc_solvers", "select"]
+
+GMRES40 = "-ksp_gmres_restart 40"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One set of systems that every solver of the case solves, in one process."""
+
+    name: str
+    family: str
+    grid: tuple[int, ...]
+    n: int
+    tol: float
+    family_options: dict[str, Any] = field(default_factory=dict)
+    suites: tuple[str, ...] = ("full",)
+    order: str = "greedy"  # "none" for sequences by nature (a heat trajectory)
+
+
+CASES: dict[str, Case] = {c.name: c for c in (
+    Case("darcy-100", "darcy", (100, 100), 50, 1e-8, suites=("quick", "full")),
+    Case("darcy-200", "darcy", (200, 200), 100, 1e-8),
+    Case("helmholtz-100", "helmholtz", (100, 100), 50, 1e-7, suites=("quick", "full")),
+    Case("poisson-128", "poisson", (128, 128), 50, 1e-10, suites=("quick", "full")),
+    Case("heat-100", "heat", (100, 100), 200, 1e-8,
+         {"kappa": "schedule", "trajectory": True, "dt": 5e-3}, suites=("quick", "full"), order="none"),
+)}
+
+
+def petsc_solvers(symmetric: bool, definite: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The PETSc reference rows valid for a matrix with these flags."""
+    rows: list[tuple[str, dict[str, Any]]] = [
+        ("petsc:gmres+none", {"petsc_options": GMRES40}),
+        ("petsc:gmres+ilu", {"petsc_options": GMRES40}),
+        ("petsc:gmres+sor", {"petsc_options": GMRES40}),
+    ]
+    if symmetric and definite:
+        rows += [("petsc:cg+none", {}), ("petsc:cg+icc", {}), ("petsc:cg+gamg", {})]
+    if symmetric:
+        rows.append(("petsc:minres+none", {}))
+    rows.append(("petsc:lu", {}))
+    if symmetric and definite:
+        rows.append(("petsc:cholesky", {}))
+    return rows
+
+
+def select(suite: str, names: list[str] | None) -> list[Case]:
+    """Cases of a suite, or the named ones (whatever their suite)."""
+    if names:
+        unknown = [n for n in names if n not in CASES]
+        if unknown:
+            raise ValueError(f"unknown bench case {unknown[0]!r}; choose from {', '.join(CASES)}")
+        return [CASES[n] for n in names]
+    if suite not in ("quick", "full"):
+        raise ValueError(f"--suite must be quick or full, got {suite!r}")
+    return [c for c in CASES.values() if suite in c.suites]

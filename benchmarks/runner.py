@@ -1,0 +1,115 @@
+"""``pdeforge bench``: every solver on the same systems, one process, one machine.
+
+Times include what a user pays per sample (solver objects, preconditioner set-up, sorting
+amortised over the case); assembling the PDE systems is common to all and not timed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import pdes
+import solvers
+
+from .cases import Case, petsc_solvers, select
+from .report import write_markdown, write_plots
+
+__all__ = ["SolverRun", "run_case", "run_suite", "solver_runs"]
+
+log = logging.getLogger(__name__)
+# A solver that has not finished a case within this budget stops; its row says so.
+BUDGET_SECONDS = {"quick": 12.0, "full": 120.0}
+
+
+@dataclass(frozen=True)
+class SolverRun:
+    """A row of the table: a solver, its options, and whether it sees the sorted order."""
+
+    label: str
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    sorted_order: bool = False
+
+
+def solver_runs(case: Case, sample: pdes.LinearSystem) -> list[SolverRun]:
+    """PETSc references valid for the case's matrices, then the recycling solvers."""
+    runs = [SolverRun(name, name, opts) for name, opts in
+            petsc_solvers(sample.symmetric, sample.definite)]
+    runs.append(SolverRun("gcrodr", "gcrodr"))
+    if sample.symmetric and sample.definite:
+        runs.append(SolverRun("rcg", "rcg", sorted_order=True))
+    runs.append(SolverRun("skr", "skr", sorted_order=True))
+    return runs
+
+
+def run_case(case: Case, suite: str, runs: list[SolverRun] | None = None,
+             budget: float | None = None) -> list[dict[str, Any]]:
+    """Solve the case's systems with every run; one row per run."""
+    family = pdes.get(case.family, grid=case.grid, **case.family_options)
+    systems = [family.sample(i, seed=0) for i in range(case.n)]
+    features = np.stack([s.features for s in systems])
+    runs = runs if runs is not None else solver_runs(case, systems[0])
+    budget = budget if budget is not None else BUDGET_SECONDS.get(suite, 120.0)
+    rows = []
+    for run in runs:
+        rows.append(_measure(case, suite, run, systems, features, budget))
+        r = rows[-1]
+        log.info("%s %s: %.1f ms/sample, %.1f its, max residual %.1e%s", case.name, run.label,
+                 r["ms_per_sample"], r["iterations_mean"], r["max_residual"],
+                 "" if r["converged_all"] else " (FAILED)")
+    return rows
+
+
+def _measure(case: Case, suite: str, run: SolverRun, systems, features, budget: float) -> dict:
+    start = time.perf_counter()
+    solver = solvers.get(run.name, tol=case.tol, **run.options)
+    if run.sorted_order and case.order != "none":
+        order = solvers.order(features, method=case.order)
+    else:
+        order = np.arange(len(systems))
+    results, devices = [], set()
+    for result in solver.solve_sequence(systems[i] for i in order):
+        results.append(result)
+        devices.add(str(result.info.get("device", "cpu")))
+        if time.perf_counter() - start > budget and len(results) < len(systems):
+            break
+    elapsed = time.perf_counter() - start
+    measured = len(results)
+    residuals = np.array([r.residual for r in results])
+    converged = all(r.converged for r in results) and measured == len(systems)
+    return {
+        "suite": suite, "case": case.name, "family": case.family, "grid": list(case.grid),
+        "n": case.n, "tol": case.tol, "solver": run.label,
+        "ms_per_sample": 1e3 * elapsed / measured,
+        "iterations_mean": float(np.mean([r.iterations for r in results])),
+        "max_residual": float(residuals.max()), "converged_all": bool(converged),
+        "device": ",".join(sorted(devices)),
+        "extra": {"measured": measured, "failed": int(sum(not r.converged for r in results)),
+                  "stopped_by_budget": measured < len(systems), "budget_s": budget,
+                  "order": case.order if run.sorted_order else "none",
+                  "options": {k: str(v) for k, v in run.options.items()}},
+    }
+
+
+def run_suite(suite: str = "quick", cases: list[str] | None = None,
+              solvers: list[str] | None = None, out: Path = Path("bench")) -> list[dict]:
+    """Run the suite's cases, write results.json, results.md and plots into ``out``."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    rows: list[dict[str, Any]] = []
+    for case in select(suite, cases):
+        rows += run_case(case, suite) if not solvers else run_case(
+            case, suite, [SolverRun(s, s, sorted_order=not s.startswith("petsc:"))
+                          for s in solvers])
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(rows, indent=1))
+    write_markdown(rows, out / "results.md")
+    write_plots(rows, out)
+    return rows

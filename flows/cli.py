@@ -1,0 +1,236 @@
+"""The ``pdeforge`` command line (Typer). Bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from ._env import configure_prefect
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Generate, solve fast, store and learn parametric PDE datasets.")
+
+
+class BadInput(Exception):
+    """Wraps every bad-input error class the packages raise (exit code 2)."""
+
+
+def _bad_input_types() -> tuple[type[BaseException], ...]:
+    from pdes import PDEError
+    from solvers import SolverError
+    from storage import StorageError
+
+    from .spec import SpecError
+
+    return (PDEError, SolverError, StorageError, SpecError, BadInput)
+
+
+def _parse_key_values(pairs: list[str], what: str) -> dict:
+    """``["k=v", ...]`` -> dict, values parsed as JSON where they parse (numbers, booleans)."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BadInput(f"{what} must be key=value, got {pair!r}")
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    return parsed
+
+
+def _grid(value: str) -> list[int]:
+    try:
+        grid = [int(v) for v in value.lower().replace("x", ",").split(",") if v]
+    except ValueError:
+        raise BadInput(f"--grid must be N or NxM[xK], got {value!r}") from None
+    return grid * 2 if len(grid) == 1 else grid
+
+
+@app.command()
+def generate(
+    family: Annotated[str, typer.Option(help="darcy, poisson, helmholtz or heat")] = "darcy",
+    grid: Annotated[str, typer.Option(help="unknowns per axis: 64 or 64x64 or 32x32x32")] = "64",
+    n: Annotated[int, typer.Option(help="number of samples")] = 16,
+    seed: Annotated[int, typer.Option(help="seed; sample i is reproducible from (seed, i)")] = 0,
+    solver: Annotated[str, typer.Option(help="skr, gcrodr, rcg, petsc:<ksp>+<pc>, ...")] = "skr",
+    tol: Annotated[float, typer.Option(help="relative tolerance on the TRUE residual")] = 1e-8,
+    out: Annotated[str, typer.Option(help="zarr store path or fsspec URL")] = "data.zarr",
+    workers: Annotated[int, typer.Option(help="Dask LocalCluster workers (1: in-process)")] = 1,
+    dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a scheduler")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (torch solvers)")] = "auto",
+    petsc_options: Annotated[str | None, typer.Option(help='e.g. "-ksp_gmres_restart 40"')] = None,
+    order: Annotated[str, typer.Option(help="greedy, hilbert or none")] = "greedy",
+    chunk: Annotated[int, typer.Option(help="samples per task/zarr chunk (0: automatic)")] = 0,
+    family_option: Annotated[list[str] | None, typer.Option(
+        "--family-option", "-o", help="family option key=value (repeatable)")] = None,
+    solver_option: Annotated[list[str] | None, typer.Option(
+        "--solver-option", "-s", help="solver option key=value (repeatable)")] = None,
+) -> None:
+    """Generate N solved samples of a PDE family into a zarr store (resumes a partial one)."""
+    from .generate import run_generate
+    from .spec import GenerateSpec
+
+    solver_options = _parse_key_values(solver_option or [], "--solver-option")
+    if petsc_options:
+        if not solver.startswith("petsc:"):
+            raise BadInput("--petsc-options applies only to petsc:<ksp>+<pc> solvers")
+        solver_options["petsc_options"] = petsc_options
+    spec = GenerateSpec(family=family, grid=_grid(grid), n=n, seed=seed, solver=solver, tol=tol,
+                        out=out, family_options=_parse_key_values(family_option or [],
+                                                                  "--family-option"),
+                        solver_options=solver_options, order=order, chunk=chunk,
+                        workers=workers, dask_address=dask_address, device=device).validate()
+    summary = run_generate(spec)
+    typer.echo(_format_summary(spec.out, summary))
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def info(store: Annotated[str, typer.Argument(help="zarr store path or URL")]) -> None:
+    """Summarise a store: family, size, done/failed, residual and iteration statistics."""
+    import storage
+
+    typer.echo(_format_summary(store, storage.open_dataset(store).summary()))
+
+
+def _format_summary(store: str, s: dict) -> str:
+    lines = [f"{store}: {s['family']} grid {'x'.join(map(str, s['grid']))}, n={s['n']}: "
+             f"{s['done']} done, {s['failed']} failed, {s['pending']} pending"]
+    if s.get("done"):
+        lines.append(f"  true residual max {s['residual_max']:.2e} median "
+                     f"{s['residual_median']:.2e}; iterations mean {s['iterations_mean']:.1f} "
+                     f"max {s['iterations_max']}")
+    return "\n".join(lines)
+
+
+@app.command()
+def bench(
+    suite: Annotated[str, typer.Option(help="quick or full")] = "quick",
+    case: Annotated[list[str] | None, typer.Option(help="run only these cases")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("bench"),
+    solver: Annotated[list[str] | None, typer.Option(help="run only these solvers")] = None,
+) -> None:
+    """Run every solver on the same systems; write results.json, results.md and plots."""
+    from benchmarks import run_suite
+
+    rows = run_suite(suite=suite, cases=case or None, solvers=solver or None, out=out)
+    typer.echo(f"{len(rows)} rows -> {out / 'results.md'}")
+
+
+@app.command()
+def train(
+    data: Annotated[str, typer.Option(help="zarr store to learn from (done samples only)")],
+    out: Annotated[str, typer.Option(help="model folder (resumes its checkpoint)")] = "model",
+    model: Annotated[str, typer.Option(help="neural operator: fno")] = "fno",
+    epochs: Annotated[int, typer.Option(help="epochs in all (a resumed run continues)")] = 20,
+    max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
+    batch_size: Annotated[int, typer.Option()] = 16,
+    lr: Annotated[float, typer.Option()] = 5e-3,
+    seed: Annotated[int, typer.Option()] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """Train a neural-operator surrogate on a store; checkpoints every epoch."""
+    import storage
+
+    from .pipeline import train_flow
+
+    storage.open_dataset(data)  # a missing store is bad input, found before Prefect starts
+    metrics = train_flow(data, out, {"model": model, "epochs": epochs, "max_minutes": max_minutes,
+                                     "batch_size": batch_size, "lr": lr, "seed": seed,
+                                     "device": device})
+    typer.echo(f"trained {metrics.get('epochs', '?')} epochs -> {out}")
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option(help="model folder written by `pdeforge train`")],
+    data: Annotated[str | None, typer.Option(help="store (default: the training store)")] = None,
+    out: Annotated[str | None, typer.Option(help="where metrics.json and PNGs go")] = None,
+) -> None:
+    """Relative L2/H1 errors on the held-out split, figures and metrics.json."""
+    from .pipeline import evaluate_flow
+
+    if not (Path(model) / "checkpoint.pt").exists() and not Path(model).is_file():
+        raise BadInput(f"no trained model at {model}")
+    metrics = evaluate_flow(model, data, out)
+    typer.echo(f"relative L2 mean {metrics['rel_l2_mean']:.4f} worst {metrics['rel_l2_worst']:.4f}"
+               f" (mean-prediction baseline {metrics['baseline_rel_l2_mean']:.4f})")
+
+
+@app.command()
+def run(
+    out: Annotated[str, typer.Option(help="run folder: data, model, report")] = "runs/default",
+    n: Annotated[int | None, typer.Option(help="samples (default: the embedded default)")] = None,
+    grid: Annotated[str | None, typer.Option(help="grid (default: the embedded default)")] = None,
+    epochs: Annotated[int | None, typer.Option()] = None,
+    max_minutes: Annotated[float | None, typer.Option()] = None,
+    solver: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """The whole pipeline on a small default: generate -> train -> evaluate -> report."""
+    from .pipeline import DEFAULT_RUN, run_pipeline
+    from .spec import GenerateSpec
+
+    d = DEFAULT_RUN
+    spec = GenerateSpec(family=d["family"], grid=_grid(grid) if grid else d["grid"],
+                        n=n or d["n"], seed=d["seed"], solver=solver or d["solver"],
+                        tol=d["tol"], family_options=d["family_options"],
+                        out=str(Path(out) / "data.zarr")).validate()
+    report = run_pipeline(out, spec, {"epochs": epochs or d["epochs"],
+                                      "max_minutes": max_minutes or d["max_minutes"]})
+    typer.echo(f"report: {report}")
+
+
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="schedule, cron syntax")] = "0 2 * * *",
+    family: Annotated[str, typer.Option()] = "darcy",
+    grid: Annotated[str, typer.Option()] = "64",
+    n: Annotated[int, typer.Option()] = 1000,
+    solver: Annotated[str, typer.Option()] = "skr",
+    out: Annotated[str, typer.Option()] = "data.zarr",
+    workers: Annotated[int, typer.Option()] = 1,
+    dask_address: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Serve the generate flow on a schedule (needs `make server` and PREFECT_API_URL)."""
+    import os
+
+    from .generate import generate
+    from .runners import task_runner_for
+    from .spec import GenerateSpec
+
+    if not os.environ.get("PREFECT_API_URL"):
+        raise BadInput("schedules need a Prefect server: run `make server` and export "
+                       "PREFECT_API_URL=http://127.0.0.1:4200/api")
+    spec = GenerateSpec(family=family, grid=_grid(grid), n=n, solver=solver, out=out,
+                        workers=workers, dask_address=dask_address).validate()
+    generate.with_options(task_runner=task_runner_for(spec)).serve(
+        name=f"generate-{family}", cron=cron,
+                   parameters={"spec": spec.as_dict(), "progress": False})
+
+
+def main() -> None:
+    """Console entry point: maps bad input to exit 2 with one line, failures to exit 1."""
+    configure_prefect()
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.UsageError as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the CLI's one place that reports errors
+        code = 2 if isinstance(exc, _bad_input_types()) else 1
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(code)

@@ -1,0 +1,142 @@
+"""The ``generate`` flow: sample + order, one solve task per contiguous block, finalize.
+
+Numerics live in pdes/solvers/storage; this module only wires them as Prefect tasks.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import numpy as np
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+import storage
+
+from .runners import task_runner_for
+from .spec import GenerateSpec, task_blocks
+
+__all__ = ["generate", "run_generate", "plan_order", "solve_block"]
+
+
+@task(name="sample-and-order", cache_policy=NO_CACHE)
+def plan_order(spec: GenerateSpec) -> list[int]:
+    """Features of every sample (no assembly), then the solve order over them."""
+    import solvers
+
+    family = spec.family_object()
+    if spec.order == "none" or spec.n == 1:
+        return list(range(spec.n))
+    features = np.stack([family.features(i, spec.seed) for i in range(spec.n)])
+    return [int(i) for i in solvers.order(features, method=spec.order)]
+
+
+@task(name="solve-block", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, Any]:
+    """Solve positions start.. of the order as one sequence and write their zarr chunk.
+
+    The solver's recycled space / warm start / bandit state lives across the block; the
+    block is written in one go, data first and status last (storage guarantees that).
+    """
+    family = spec.family_object()
+    solver = spec.solver_object()
+    dataset = storage.open_dataset(spec.out, mode="r+")
+    current: list = []
+
+    def systems():
+        for i in source:
+            current[:] = [family.sample(i, spec.seed)]
+            yield current[0]
+
+    inputs: dict[str, list] = {name: [] for name in family.field_names}
+    params: dict[str, list] = {name: [] for name in family.param_names}
+    solution, iterations, residual, seconds, status = [], [], [], [], []
+    failures: dict[int, str] = {}
+    for offset, result in enumerate(solver.solve_sequence(systems())):
+        system = current[0]
+        for name in inputs:
+            inputs[name].append(system.fields[name])
+        for name in params:
+            params[name].append(system.params[name])
+        solution.append(result.x.reshape(system.grid))
+        iterations.append(result.iterations)
+        residual.append(result.residual)
+        seconds.append(result.seconds)
+        status.append(1 if result.converged else 2)
+        if not result.converged:
+            failures[start + offset] = (
+                f"{spec.solver} stopped at true relative residual {result.residual:.3e} > tol "
+                f"{spec.tol:g} after {result.iterations} iterations")
+    dataset.write_block(
+        start,
+        inputs={k: np.stack(v) for k, v in inputs.items()},
+        solution=np.stack(solution),
+        params={k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
+        iterations=np.asarray(iterations), residual=np.asarray(residual),
+        seconds=np.asarray(seconds), status=np.asarray(status, dtype=np.uint8))
+    return {"start": start, "count": len(source), "failures": failures,
+            "iterations": int(np.sum(iterations)), "seconds": float(np.sum(seconds))}
+
+
+@task(name="finalize", cache_policy=NO_CACHE)
+def finalize(spec: GenerateSpec, reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Record failure reasons (the single writer of attrs) and summarise the store."""
+    dataset = storage.open_dataset(spec.out, mode="r+")
+    failures = {k: v for r in reports for k, v in r["failures"].items()}
+    if failures:
+        dataset.record_failures(failures)
+    return dataset.summary()
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@flow(name="pdeforge-generate", log_prints=False)
+def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
+    """Generate ``spec.n`` solved samples into ``spec.out`` (resuming what is done)."""
+    logger = get_run_logger()
+    spec = spec.validate()
+    family = spec.family_object()
+    solver = spec.solver_object()
+    order = plan_order(spec)
+    attrs = {**spec.identity(), "spacing": list(family.spacing), "solver": spec.solver,
+             "solver_options": _jsonable(solver.options()), "tolerance": spec.tol,
+             "order_method": spec.order, "chunk": spec.chunk, "git_revision": git_revision()}
+    dataset = storage.create_dataset(
+        spec.out, n=spec.n, grid=tuple(spec.grid), fields=family.field_names,
+        params=family.param_names, chunk=spec.chunk, source_index=np.asarray(order),
+        attrs=attrs)
+    todo = [(a, b) for a, b in task_blocks(spec.n, spec.chunk) if len(dataset.pending(a, b))]
+    logger.info("%d of %d blocks to solve (%s, %d samples, solver %s)",
+                len(todo), len(task_blocks(spec.n, spec.chunk)), spec.family, spec.n, spec.solver)
+    futures = [solve_block.submit(spec, a, order[a:b]) for a, b in todo]
+    reports = list(_progress(futures, total=sum(b - a for a, b in todo), enabled=progress))
+    return finalize(spec, reports)
+
+
+def run_generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
+    """Run ``generate`` on the task runner the spec asks for (threads, LocalCluster, scheduler)."""
+    return generate.with_options(task_runner=task_runner_for(spec))(spec, progress=progress)
+
+
+def _progress(futures, total: int, enabled: bool):
+    """Yield block reports as they finish, with a samples progress bar on stderr."""
+    from prefect.futures import as_completed
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="sample", desc="solve", disable=not enabled, leave=False) as bar:
+        for future in as_completed(futures):
+            report = future.result()
+            bar.update(report["count"])
+            yield report
+
+
+def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)
+            for k, v in options.items()}

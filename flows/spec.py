@@ -1,0 +1,105 @@
+"""What a generate run is asked to do, validated before any Prefect machinery starts."""
+
+from __future__ import annotations
+
+import math
+import socket
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+__all__ = ["GenerateSpec", "SpecError", "check_dask_address", "task_blocks"]
+
+
+class SpecError(ValueError):
+    """Bad input found before the run: the CLI prints it on one line and exits 2."""
+
+
+@dataclass
+class GenerateSpec:
+    """Flow parameters of ``generate`` (all JSON-serialisable, as Prefect wants)."""
+
+    family: str
+    grid: list[int]
+    n: int
+    out: str
+    seed: int = 0
+    solver: str = "skr"
+    tol: float = 1e-8
+    family_options: dict[str, Any] = field(default_factory=dict)
+    solver_options: dict[str, Any] = field(default_factory=dict)
+    order: str = "greedy"
+    chunk: int = 0  # samples per task; 0 picks one from n and the workers
+    workers: int = 1
+    dask_address: str | None = None
+    device: str = "auto"
+
+    def validate(self) -> GenerateSpec:
+        """Raise SpecError/PDEError/SolverError on the first bad input; fill in the chunk."""
+        if self.n <= 0:
+            raise SpecError(f"--n must be positive, got {self.n}")
+        if self.workers <= 0:
+            raise SpecError(f"--workers must be positive, got {self.workers}")
+        if not (self.tol > 0 and math.isfinite(self.tol)):
+            raise SpecError(f"--tol must be a positive number, got {self.tol}")
+        if self.order not in ("greedy", "none", "hilbert"):
+            raise SpecError(f"--order must be greedy, hilbert or none, got {self.order!r}")
+        self.family_object()  # unknown family, bad grid or family option -> PDEError
+        self.solver_object()  # unknown solver or option -> SolverError
+        if self.dask_address:
+            check_dask_address(self.dask_address)
+        self._adopt_store()
+        return self
+
+    def _adopt_store(self) -> None:
+        """Refuse a store of another identity; resume with its chunking (task boundaries)."""
+        import storage
+
+        existing = storage.existing_dataset(self.out, self.identity())
+        if existing is not None and self.chunk <= 0:
+            self.chunk = existing.chunk
+        elif self.chunk <= 0:
+            self.chunk = default_chunk(self.n, self.workers)
+
+    def family_object(self):
+        import pdes
+
+        return pdes.get(self.family, grid=tuple(self.grid), **self.family_options)
+
+    def solver_object(self):
+        import solvers
+
+        options = {"tol": self.tol, **self.solver_options}
+        if not self.solver.startswith("petsc:"):
+            options.setdefault("device", self.device)
+        return solvers.get(self.solver, **options)
+
+    def identity(self) -> dict[str, Any]:
+        """The attrs that make a store this spec's store (resume only into a matching one)."""
+        return {"family": self.family, "grid": list(self.grid), "seed": self.seed, "n": self.n,
+                "family_options": self.family_options}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_chunk(n: int, workers: int) -> int:
+    """About four tasks per worker (load balance), at most 64 samples per task (resume grain)."""
+    return max(1, min(64, math.ceil(n / (4 * workers))))
+
+
+def task_blocks(n: int, chunk: int) -> list[tuple[int, int]]:
+    """Contiguous [start, stop) runs of the solve order: one task and one zarr chunk each."""
+    return [(start, min(start + chunk, n)) for start in range(0, n, chunk)]
+
+
+def check_dask_address(address: str, timeout: float = 3.0) -> None:
+    """Fail fast (SpecError) when nothing listens at a tcp://host:port scheduler address."""
+    parsed = urlparse(address if "://" in address else f"tcp://{address}")
+    if parsed.scheme not in ("tcp", "tls") or not parsed.hostname or not parsed.port:
+        raise SpecError(f"--dask-address must look like tcp://host:port, got {address!r}")
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise SpecError(f"cannot reach Dask scheduler at {address}: {exc.strerror or exc}") from None

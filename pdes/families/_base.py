@@ -1,0 +1,130 @@
+"""What every PDE family shares: grid, validated options, deterministic sampling."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._errors import PDEError
+from .._grid import make_grid
+from .._system import LinearSystem
+
+__all__ = ["Family"]
+
+DEFAULT_GRID = 64
+
+
+class Family(ABC):
+    """A parametric PDE family on a grid: sample i -> LinearSystem, deterministic in (seed, i).
+
+    Subclasses declare ``name``, ``param_names``, ``defaults`` (the family options), and
+    implement ``_check`` (option validation), ``_draw`` (random inputs of sample i, cheap),
+    ``_assemble`` (inputs -> system) and ``_featurise`` (inputs -> ordering features).
+    """
+
+    name: ClassVar[str]
+    param_names: ClassVar[tuple[str, ...]] = ()
+    defaults: ClassVar[dict[str, Any]]
+
+    def __init__(self, grid: int | tuple[int, ...] = DEFAULT_GRID, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            known = ", ".join(["grid", *self.defaults])
+            raise PDEError(
+                f"unknown option(s) {', '.join(unknown)} for {self.name}; known: {known}"
+            )
+        self._grid = make_grid(grid)
+        self._options = {**self.defaults, **options}
+        self._check()
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        return self._grid.shape
+
+    @property
+    def spacing(self) -> tuple[float, ...]:
+        return self._grid.spacing
+
+    @property
+    @abstractmethod
+    def field_names(self) -> tuple[str, ...]:
+        """Input fields stored with each sample (the surrogate's inputs)."""
+
+    def options(self) -> dict[str, Any]:
+        """Family options (grid excluded): ``get(name, grid=g, **options())`` rebuilds it."""
+        return dict(self._options)
+
+    def sample(self, index: int, seed: int) -> LinearSystem:
+        """The system of sample ``index`` of the data set drawn with ``seed``."""
+        _check_identity(index, seed)
+        system = self.assemble(**self._draw(index, seed))
+        system.index, system.seed = int(index), int(seed)
+        return system
+
+    def features(self, index: int, seed: int) -> np.ndarray:
+        """``sample(index, seed).features`` without assembling the matrix (used to sort all N)."""
+        _check_identity(index, seed)
+        return self._featurise(self._draw(index, seed))
+
+    def assemble(self, **inputs: Any) -> LinearSystem:
+        """The system for explicit inputs (arrays of the grid's shape or scalars)."""
+        try:
+            inspect.signature(self._assemble).bind(**inputs)
+        except TypeError as exc:
+            raise PDEError(f"{self.name}.assemble: {exc}") from None
+        return self._assemble(**inputs)
+
+    def _rng(self, index: int, seed: int) -> np.random.Generator:
+        return np.random.default_rng([seed, index])
+
+    @abstractmethod
+    def _check(self) -> None: ...
+
+    @abstractmethod
+    def _draw(self, index: int, seed: int) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _assemble(self, **inputs: Any) -> LinearSystem: ...
+
+    @abstractmethod
+    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray: ...
+
+    # option checks shared by the families ------------------------------------------------
+    def _number(self, name: str, low: float = -math.inf, strict: bool = True) -> float:
+        """Option ``name`` as a finite float > low (>= low unless ``strict``)."""
+        value = self._options[name]
+        ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or value < low or (strict and value == low):
+            bound = f" {'>' if strict else '>='} {low:g}" if low > -math.inf else ""
+            raise PDEError(
+                f"{self.name} option {name} must be a finite number{bound}, got {value!r}"
+            )
+        self._options[name] = float(value)
+        return float(value)
+
+    def _integer(self, name: str, low: int) -> int:
+        value = self._options[name]
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+            raise PDEError(f"{self.name} option {name} must be an int >= {low}, got {value!r}")
+        self._options[name] = int(value)
+        return int(value)
+
+    def _choice(self, name: str, choices: Iterable[Any]) -> Any:
+        choices = tuple(choices)
+        value = self._options[name]
+        if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
+            known = ", ".join(map(repr, choices))
+            raise PDEError(f"{self.name} option {name} must be one of {known}, got {value!r}")
+        return value
+
+
+def _check_identity(index: object, seed: object) -> None:
+    for label, value in (("index", index), ("seed", seed)):
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < 0:
+            raise PDEError(f"sample {label} must be an int >= 0, got {value!r}")

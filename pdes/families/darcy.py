@@ -1,0 +1,95 @@
+"""Darcy flow -div(a grad u) = f with a random log-normal or thresholded medium a."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._errors import PDEError
+from .._features import low_mode_features
+from .._grid import as_field
+from .._random_fields import decaying_coefficients, gaussian_random_field, sine_series
+from .._stencils import FACE_MEANS, diffusion_matrix
+from .._system import LinearSystem
+from ._base import Family
+
+__all__ = ["Darcy"]
+
+THRESHOLD_VALUES = (12.0, 3.0)  # FNO paper: a = 12 where GRF >= 0, else 3
+RANDOM_FORCING_MODES = 4
+
+
+class Darcy(Family):
+    """Medium a = exp(GRF(alpha, tau)) ("lognormal") or 12/3 by the GRF's sign ("threshold").
+
+    ``forcing`` is a constant or "random" (a smooth sine series, then stored as a field);
+    ``assemble(coefficient=a, forcing=f)`` accepts any forcing field.
+    Matrix SPD: finite volumes with ``face_mean`` face coefficients.
+    """
+
+    name = "darcy"
+    defaults: ClassVar[dict[str, Any]] = {
+        "coefficient": "lognormal",
+        "alpha": 2.5,
+        "tau": 7.0,
+        "forcing": 1.0,
+        "face_mean": "harmonic",
+    }
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return ("coefficient", "forcing") if self._random_forcing else ("coefficient",)
+
+    @property
+    def _random_forcing(self) -> bool:
+        return self._options["forcing"] == "random"
+
+    def _check(self) -> None:
+        self._choice("coefficient", ("lognormal", "threshold"))
+        self._choice("face_mean", tuple(FACE_MEANS))
+        self._number("alpha", 0.0)
+        self._number("tau", 0.0)
+        if not self._random_forcing:
+            self._number("forcing")
+
+    def _draw(self, index: int, seed: int) -> dict[str, Any]:
+        return self._draw_from(self._rng(index, seed))
+
+    def _draw_from(self, rng: np.random.Generator) -> dict[str, Any]:
+        """Random inputs in a fixed order (medium, then forcing) so subclasses can extend."""
+        o = self._options
+        grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"])
+        if o["coefficient"] == "lognormal":
+            coefficient = np.exp(grf)
+        else:
+            coefficient = np.where(grf >= 0, *THRESHOLD_VALUES)
+        inputs: dict[str, Any] = {"coefficient": coefficient}
+        if self._random_forcing:
+            c = decaying_coefficients(rng, RANDOM_FORCING_MODES, len(self.grid), first=1)
+            inputs["forcing"] = sine_series(c, *self._grid.coordinates)
+        return inputs
+
+    def _assemble(self, *, coefficient: Any, forcing: Any = None) -> LinearSystem:
+        system = self._medium_system(coefficient, forcing)
+        system.features = self._featurise(system.fields)
+        return system
+
+    def _medium_system(self, coefficient: Any, forcing: Any) -> LinearSystem:
+        """-div(a grad u) = f without features (subclasses add their terms first)."""
+        a = as_field(coefficient, self._grid, "coefficient", positive=True)
+        if forcing is None and self._random_forcing:
+            raise PDEError(f"{self.name}.assemble: forcing is required when forcing='random'")
+        f = as_field(
+            self._options["forcing"] if forcing is None else forcing, self._grid, "forcing"
+        )
+        fields = {"coefficient": a, "forcing": f} if self._random_forcing else {"coefficient": a}
+        return LinearSystem(
+            matrix=diffusion_matrix(self._grid, a, self._options["face_mean"]),
+            rhs=f.ravel(),
+            grid=self.grid,
+            fields=fields,
+        )
+
+    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+        return low_mode_features(np.log(inputs["coefficient"]))

@@ -1,0 +1,60 @@
+"""Helmholtz -div(a grad u) - k^2 u = f: the Darcy medium plus a random wavenumber."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._errors import PDEError
+from .._system import LinearSystem
+from .darcy import Darcy
+
+__all__ = ["Helmholtz"]
+
+
+class Helmholtz(Darcy):
+    """k ~ U(k_min, k_max): symmetric, indefinite once k^2 passes the lowest eigenvalue (~2 pi^2 a).
+
+    Features: the medium's low modes plus k / k_max, so k's range weighs about as much as
+    the medium's variation (~0.3) when sorting.
+    """
+
+    name = "helmholtz"
+    defaults: ClassVar[dict[str, Any]] = {**Darcy.defaults, "k_min": 5.0, "k_max": 15.0}
+    param_names = ("wavenumber",)
+
+    def _check(self) -> None:
+        super()._check()
+        k_min = self._number("k_min", 0.0, strict=False)
+        self._number("k_max", k_min, strict=k_min == 0)  # > 0: features divide by it
+
+    def _draw_from(self, rng: np.random.Generator) -> dict[str, Any]:
+        inputs = super()._draw_from(rng)
+        inputs["wavenumber"] = rng.uniform(self._options["k_min"], self._options["k_max"])
+        return inputs
+
+    def _assemble(self, *, coefficient: Any, wavenumber: Any, forcing: Any = None) -> LinearSystem:
+        k = _wavenumber(wavenumber)
+        system = self._medium_system(coefficient, forcing)
+        system.matrix = (system.matrix - k**2 * sp.identity(system.size, format="csr")).tocsr()
+        system.matrix.sort_indices()
+        system.params = {"wavenumber": k}
+        system.features = self._featurise({**system.fields, "wavenumber": k})
+        system.definite = False
+        return system
+
+    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+        k = _wavenumber(inputs["wavenumber"])
+        return np.append(super()._featurise(inputs), k / self._options["k_max"])
+
+
+def _wavenumber(value: Any) -> float:
+    if not isinstance(value, Real) or isinstance(value, bool):
+        raise PDEError(f"helmholtz wavenumber must be a number, got {value!r}")
+    k = float(value)
+    if not np.isfinite(k) or k < 0:
+        raise PDEError(f"helmholtz wavenumber must be finite and >= 0, got {value!r}")
+    return k

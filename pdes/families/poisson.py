@@ -1,0 +1,75 @@
+"""Poisson -lap u = f with random smooth forcing and Dirichlet data: one fixed operator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._features import laplace_solution_modes
+from .._grid import as_field
+from .._random_fields import chebyshev_series, decaying_coefficients, sine_series
+from .._stencils import dirichlet_rhs, laplacian
+from .._system import LinearSystem
+from ._base import Family
+
+__all__ = ["Poisson"]
+
+FORCING_SCALE = 2 * np.pi**2  # makes the forcing's share of u as large as the boundary data's
+
+
+class Poisson(Family):
+    """Every sample shares one matrix OBJECT (multiple right-hand sides): treat it read-only.
+
+    Forcing: a sine series with ``modes`` terms per axis. Dirichlet data g: a Chebyshev
+    series on the closed cube, stored as the ``boundary`` field = sum over each node's
+    boundary neighbours of g (weighted mean_h2 / h_d^2 on anisotropic grids), zero inside;
+    rhs = forcing + boundary / mean_h2. Features: the solution's lowest sine modes.
+    """
+
+    name = "poisson"
+    defaults: ClassVar[dict[str, Any]] = {"modes": 4}
+    field_names = ("forcing", "boundary")
+
+    def _check(self) -> None:
+        self._integer("modes", 1)
+
+    @cached_property
+    def matrix(self) -> sp.csr_matrix:
+        return laplacian(self._grid)
+
+    def boundary_field(self, g: Callable[..., np.ndarray]) -> np.ndarray:
+        """The ``boundary`` field of Dirichlet data g(x, y[, z]) (vectorised over arrays)."""
+        return self._grid.mean_h2 * dirichlet_rhs(self._grid, g)
+
+    def _draw(self, index: int, seed: int) -> dict[str, Any]:
+        rng = self._rng(index, seed)
+        m, d = self._options["modes"], len(self.grid)
+        forcing = decaying_coefficients(rng, m, d, first=1)
+        boundary = decaying_coefficients(rng, m, d, first=0)
+        return {
+            "forcing": FORCING_SCALE * sine_series(forcing, *self._grid.coordinates),
+            "boundary": self.boundary_field(lambda *x: chebyshev_series(boundary, *x)),
+        }
+
+    def _assemble(self, *, forcing: Any, boundary: Any = 0.0) -> LinearSystem:
+        fields = {
+            "forcing": as_field(forcing, self._grid, "forcing"),
+            "boundary": as_field(boundary, self._grid, "boundary"),
+        }
+        return LinearSystem(
+            matrix=self.matrix,
+            rhs=self._rhs(fields).ravel(),
+            grid=self.grid,
+            fields=fields,
+            features=self._featurise(fields),
+        )
+
+    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+        return laplace_solution_modes(self._rhs(inputs), self._grid)
+
+    def _rhs(self, fields: dict[str, Any]) -> np.ndarray:
+        return fields["forcing"] + fields["boundary"] / self._grid.mean_h2

@@ -1,0 +1,5 @@
+"""PETSc (petsc4py) backend: the classical reference and production solver."""
+
+from ._ksp import PETScSolver, parse_petsc_options
+
+__all__ = ["PETScSolver", "parse_petsc_options"]
