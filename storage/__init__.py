@@ -1,7 +1,10 @@
-"""Zarr storage of pdeforge datasets: schema, create/open/resume, block writes.
+"""Zarr storage of pdeforge datasets: schema, create/open/resume, block writes, readers.
 
-Knows only arrays: no solver, PDE or Prefect imports.
+Knows only arrays: no solver, PDE or Prefect imports. The torch reader is imported on
+first use, so generating data never loads torch.
 """
+
+from importlib import import_module
 
 from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import StorageError
@@ -11,9 +14,20 @@ __all__ = [
     "DONE",
     "FAILED",
     "PENDING",
+    "ChunkShuffleSampler",
     "Dataset",
     "StorageError",
+    "ZarrFieldDataset",
     "create_dataset",
     "existing_dataset",
     "open_dataset",
+    "split_indices",
 ]
+
+_TORCH = ("ChunkShuffleSampler", "ZarrFieldDataset", "split_indices")
+
+
+def __getattr__(name: str):
+    if name in _TORCH:
+        return getattr(import_module("._torch", __name__), name)
+    raise AttributeError(f"module 'storage' has no attribute {name!r}")

@@ -96,7 +96,7 @@ class ZarrFieldDataset(TorchDataset):
         channels = [block[name][row] for name in self.fields]
         channels += [np.full(self.grid, block[name][row], np.float32) for name in self.params]
         x = np.stack(channels).astype(np.float32, copy=False)
-        y = block["__solution__"][row][None].astype(np.float32, copy=False)
+        y = np.array(block["__solution__"][row][None], dtype=np.float32)  # copy: cache intact
         return {"x": torch.from_numpy(x), "y": torch.from_numpy(y)}
 
     def _chunk_bytes(self) -> int:

@@ -71,7 +71,9 @@ def train(
     call, so extending a run re-opens its tail) or "constant". Training stops
     after ``epochs`` or before an epoch that would overrun ``max_minutes``.
     """
+    started = time.perf_counter()
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     target = resolve_device(device)
     if checkpoint_path(out).exists():
         state = load_checkpoint(out)
@@ -104,7 +106,6 @@ def train(
     val_metric = make_loss("l2", len(config["grid"]))
     history = state["history"]
 
-    started = time.perf_counter()
     stopped = "epochs"
     for epoch in range(state["epoch"], epochs):
         elapsed = time.perf_counter() - started
@@ -115,19 +116,9 @@ def train(
             break
         tic = time.perf_counter()
         sampler.set_epoch(epoch)
-        net.train()
-        running = 0.0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=not progress)
-        for batch in bar:
-            x, y = batch["x"].to(target), batch["y"].to(target)
-            optimizer.zero_grad(set_to_none=True)
-            value = criterion(net(x), y)
-            value.backward()
-            optimizer.step()
-            scheduler.step()
-            running += value.item() * len(x)
-            bar.set_postfix(loss=f"{value.item():.4f}")
-        history["train_loss"].append(running / len(train_set))
+        loss_value = _train_epoch(net, bar, criterion, optimizer, scheduler, target)
+        history["train_loss"].append(loss_value)
         history["val_rel_l2"].append(_mean_metric(net, val_set, val_metric, config, target))
         history["seconds"].append(time.perf_counter() - tic)
         state.update(
@@ -139,7 +130,7 @@ def train(
                  history["val_rel_l2"][-1])
 
     metrics = {
-        "epoch": state["epoch"], "step": state.get("step", 0), "stopped": stopped,
+        "epoch": state["epoch"], "step": state["step"], "stopped": stopped,
         "train_loss": history["train_loss"][-1] if history["train_loss"] else None,
         "val_rel_l2": history["val_rel_l2"][-1] if history["val_rel_l2"] else None,
         "train_seconds": float(sum(history["seconds"])),
@@ -148,6 +139,30 @@ def train(
     }
     (out / "training.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def _train_epoch(
+    net: NormalizedOperator,
+    batches: tqdm,
+    criterion: LpLoss | H1Loss,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    device: torch.device,
+) -> float:
+    """One pass over the training batches; returns the sample-weighted mean loss."""
+    net.train()
+    total, count = 0.0, 0
+    for batch in batches:
+        x, y = batch["x"].to(device), batch["y"].to(device)
+        optimizer.zero_grad(set_to_none=True)
+        value = criterion(net(x), y)
+        value.backward()
+        optimizer.step()
+        scheduler.step()
+        total += value.item() * len(x)
+        count += len(x)
+        batches.set_postfix(loss=f"{value.item():.4f}")
+    return total / count
 
 
 def _schedule(name: str, total_steps: int) -> Callable[[int], float]:

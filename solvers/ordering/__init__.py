@@ -27,10 +27,12 @@ METHODS = ("greedy", "none", "hilbert", "morton")
 
 def order(features: np.ndarray, method: str = "greedy", window: int = 2000) -> np.ndarray:
     """Permutation of the N rows of ``features`` (N, d) that visits neighbours in turn."""
-    X = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
-    n = len(X)
-    if method == "none":
+    n = len(features)
+    if n == 0 or method == "none":
+        if method not in METHODS:
+            raise ValueError(f"order method must be one of {METHODS}, got {method!r}")
         return np.arange(n)
+    X = np.asarray(features, dtype=np.float64).reshape(n, -1)
     if method in ("hilbert", "morton"):
         return curve_order(X, method)
     if method != "greedy":

@@ -44,8 +44,9 @@ class SKR(RecyclingSolver):
     Recycled CG for SPD systems, GCRO-DR otherwise; warm start from the previous
     (sorted-neighbour) solution; a sparse factor reused, rescaled, across the sequence
     and refreshed when iterations grow (see ``PreconditionerPolicy``). ``recycle="auto"``
-    recycles only on the GCRO-DR path: with the rescaled factor, SPD Darcy needs ~11 PCG
-    iterations and harvesting Ritz vectors cost more time than the iterations it saved.
+    recycles only without a factor: with the rescaled factor Darcy needs ~11 PCG and
+    Helmholtz ~12 GCRO-DR iterations, and harvesting Ritz vectors (k preconditioner
+    solves per system to rebuild C = A M U for GCRO-DR) cost more than it saved.
     """
 
     name = "skr"
@@ -58,6 +59,7 @@ class SKR(RecyclingSolver):
         m: int = 40,
         k: int = 20,
         preconditioner: str = "factor",
+        recycle: bool | str = "auto",
         **options,
     ):
         super().__init__(
@@ -67,8 +69,14 @@ class SKR(RecyclingSolver):
             m=m,
             k=k,
             preconditioner=preconditioner,
+            recycle=recycle,
             **options,
         )
+
+    def _recycles(self, method: str) -> bool:
+        if self.recycle == "auto":
+            return self.preconditioner != "factor"
+        return bool(self.recycle)
 
     def _method(self, system: LinearSystem) -> str:
         return "cg" if system.symmetric and system.definite else "gcrodr"

@@ -17,8 +17,19 @@ def prefect_harness():
         yield
 
 
-def pdeforge(*args, timeout=600, **kwargs) -> subprocess.CompletedProcess:
+def _pdeforge(*args, timeout=600, **kwargs) -> subprocess.CompletedProcess:
     """Run the installed CLI as a user would."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def pdeforge():
+    """The ``pdeforge`` command line, called as a function."""
+    return _pdeforge
+
+
+@pytest.fixture(scope="session")
+def exe() -> Path:
+    return EXE

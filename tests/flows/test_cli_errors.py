@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import pdeforge
-
 
 def _digest(store: Path) -> str:
     h = hashlib.sha256()
@@ -18,7 +16,7 @@ def _digest(store: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
+def store(tmp_path_factory, pdeforge) -> Path:
     out = tmp_path_factory.mktemp("cli") / "darcy.zarr"
     p = pdeforge("generate", "--family", "darcy", "--grid", "8", "--n", "4", "--solver",
                  "petsc:lu", "--tol", "1e-10", "--out", out)
@@ -47,7 +45,7 @@ BAD = {  # overrides of BASE, then extra arguments
 
 
 @pytest.mark.parametrize(("overrides", "extra"), BAD.values(), ids=BAD.keys())
-def test_bad_generate_input_exits_2_and_keeps_the_store(store, overrides, extra):
+def test_bad_generate_input_exits_2_and_keeps_the_store(pdeforge, store, overrides, extra):
     before = _digest(store)
     options = {**BASE, **overrides, "--out": str(store)}
     p = pdeforge("generate", *[x for kv in options.items() for x in kv], *extra, timeout=120)
@@ -58,12 +56,12 @@ def test_bad_generate_input_exits_2_and_keeps_the_store(store, overrides, extra)
     assert _digest(store) == before
 
 
-def test_info_on_missing_store_exits_2(tmp_path):
+def test_info_on_missing_store_exits_2(pdeforge, tmp_path):
     p = pdeforge("info", tmp_path / "missing.zarr", timeout=60)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
 
 
-def test_info_summarises_the_store(store):
+def test_info_summarises_the_store(pdeforge, store):
     p = pdeforge("info", store, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "darcy" in p.stdout and "4 done, 0 failed, 0 pending" in p.stdout

@@ -11,8 +11,6 @@ import pdes
 import storage
 from flows import GenerateSpec, run_generate
 
-from .conftest import EXE
-
 
 def test_generate_flow_under_prefect_harness(prefect_harness, tmp_path):
     out = str(tmp_path / "darcy.zarr")
@@ -46,9 +44,9 @@ def test_failed_solves_are_marked_with_a_reason(prefect_harness, tmp_path):
     assert "true relative residual" in ds.attrs["failures"]["0"]
 
 
-def test_sigkill_midway_then_resume_keeps_earlier_samples(tmp_path):
+def test_sigkill_midway_then_resume_keeps_earlier_samples(exe, tmp_path):
     out = tmp_path / "killed.zarr"
-    args = [str(EXE), "generate", "--family", "darcy", "--grid", "40", "--n", "40", "--chunk",
+    args = [str(exe), "generate", "--family", "darcy", "--grid", "40", "--n", "40", "--chunk",
             "4", "--solver", "petsc:gmres+none", "--tol", "1e-10", "--out", str(out)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

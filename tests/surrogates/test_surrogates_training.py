@@ -15,7 +15,7 @@ def test_training_learns_and_evaluation_reports(make_store, tiny_fno, tmp_path):
     url = make_store(n=64)
     out = tmp_path / "model"
     metrics = surrogates.train(
-        url, out, model_options=tiny_fno, epochs=6, batch_size=8, lr=1e-2, device="cpu",
+        url, out, model_options=tiny_fno, epochs=6, batch_size=4, lr=1e-2, device="cpu",
         progress=False,
     )
     history = metrics["history"]
@@ -63,3 +63,12 @@ def test_resume_continues_where_it_stopped(make_store, tiny_fno, tmp_path, sched
             resumed["history"]["train_loss"], load_checkpoint(straight)["history"]["train_loss"],
             rtol=1e-5,
         )
+
+
+def test_time_budget_stops_between_epochs_and_a_rerun_resumes(make_store, tiny_fno, tmp_path):
+    url = make_store(n=16)
+    options = dict(model_options=tiny_fno, batch_size=8, device="cpu", progress=False)
+    stopped = surrogates.train(url, tmp_path / "m", epochs=5, max_minutes=1e-6, **options)
+    assert (stopped["epoch"], stopped["stopped"]) == (1, "time")
+    finished = surrogates.train(url, tmp_path / "m", epochs=3, **options)
+    assert (finished["epoch"], finished["stopped"]) == (3, "epochs")
