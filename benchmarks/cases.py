@@ -22,6 +22,7 @@ class Case:
     family_options: dict[str, Any] = field(default_factory=dict)
     suites: tuple[str, ...] = ("full",)
     order: str = "greedy"  # "none" for sequences by nature (a heat trajectory)
+    kind: str = "solvers"  # "surrogate": generate, train under a time budget, evaluate
 
 
 CASES: dict[str, Case] = {c.name: c for c in (
@@ -31,6 +32,9 @@ CASES: dict[str, Case] = {c.name: c for c in (
     Case("poisson-128", "poisson", (128, 128), 50, 1e-10, suites=("quick", "full")),
     Case("heat-100", "heat", (100, 100), 200, 1e-8,
          {"kappa": "schedule", "trajectory": True, "dt": 5e-3}, suites=("quick", "full"), order="none"),
+    # T6: 1000 training samples (+100 validation, +100 test) of FNO-style Darcy, 30 CPU minutes
+    Case("surrogate-darcy64", "darcy", (64, 64), 1200, 1e-8, {"coefficient": "threshold"},
+         suites=("surrogate",), kind="surrogate"),
 )}
 
 
@@ -58,6 +62,6 @@ def select(suite: str, names: list[str] | None) -> list[Case]:
         if unknown:
             raise ValueError(f"unknown bench case {unknown[0]!r}; choose from {', '.join(CASES)}")
         return [CASES[n] for n in names]
-    if suite not in ("quick", "full"):
-        raise ValueError(f"--suite must be quick or full, got {suite!r}")
+    if suite not in ("quick", "full", "surrogate"):
+        raise ValueError(f"--suite must be quick, full or surrogate, got {suite!r}")
     return [c for c in CASES.values() if suite in c.suites]

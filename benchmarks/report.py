@@ -31,6 +31,16 @@ def write_markdown(rows: list[dict], path: Path) -> None:
             f"{', stopped at ' + str(r['extra']['measured']) if r['extra']['stopped_by_budget'] else ''})")
         lines.append(f"| {r['case']} | {r['solver']} | {r['device']} | {r['ms_per_sample']:.1f} | "
                      f"{r['iterations_mean']:.1f} | {r['max_residual']:.1e} | {status} | {ratio} |")
+    surrogate_rows = [r for r in rows if "rel_l2_mean" in r["extra"]]
+    if surrogate_rows:
+        lines += ["", "| case | model | held-out rel. L2 mean (worst) | mean-predictor rel. L2 | "
+                  "training minutes | epochs | target T6 <= 0.015 |", "|---|---|---:|---:|---:|---:|---|"]
+        for r in surrogate_rows:
+            e = r["extra"]
+            lines.append(f"| {r['case']} | {r['solver']} | {e['rel_l2_mean']:.4f} "
+                         f"({e['rel_l2_worst']:.4f}) | {e['baseline_rel_l2_mean']:.4f} | "
+                         f"{e['train_minutes']:.1f} | {r['iterations_mean']:.0f} | "
+                         f"{'met' if e['T6_met'] else 'not met'} |")
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -21,7 +21,7 @@ import solvers
 from .cases import Case, petsc_solvers, select
 from .report import write_markdown, write_plots
 
-__all__ = ["SolverRun", "run_case", "run_suite", "solver_runs"]
+__all__ = ["SolverRun", "ablation_runs", "run_case", "run_suite", "solver_runs"]
 
 log = logging.getLogger(__name__)
 # A solver that has not finished a case within this budget stops; its row says so.
@@ -46,16 +46,27 @@ def solver_runs(case: Case, sample: pdes.LinearSystem) -> list[SolverRun]:
     if sample.symmetric and sample.definite:
         runs.append(SolverRun("rcg", "rcg", sorted_order=True))
     runs.append(SolverRun("skr", "skr", sorted_order=True))
+    runs += ablation_runs()
     return runs
 
 
-def run_case(case: Case, suite: str, runs: list[SolverRun] | None = None,
+def ablation_runs() -> list[SolverRun]:
+    """``skr`` with one ingredient switched off (or recycling forced on): what each buys."""
+    return [
+        SolverRun("skr[unsorted]", "skr"),
+        SolverRun("skr[no-warm-start]", "skr", {"warm_start": False}, sorted_order=True),
+        SolverRun("skr[no-factor-reuse]", "skr", {"reuse": 1}, sorted_order=True),
+        SolverRun("skr[+recycling]", "skr", {"recycle": True}, sorted_order=True),
+    ]
+
+
+def run_case(case: Case, suite: str, only: list[str] | None = None,
              budget: float | None = None) -> list[dict[str, Any]]:
-    """Solve the case's systems with every run; one row per run."""
+    """Solve the case's systems with every run (or those labelled in ``only``); a row each."""
     family = pdes.get(case.family, grid=case.grid, **case.family_options)
     systems = [family.sample(i, seed=0) for i in range(case.n)]
     features = np.stack([s.features for s in systems])
-    runs = runs if runs is not None else solver_runs(case, systems[0])
+    runs = [r for r in solver_runs(case, systems[0]) if not only or r.label in only]
     budget = budget if budget is not None else BUDGET_SECONDS.get(suite, 120.0)
     rows = []
     for run in runs:
@@ -103,12 +114,15 @@ def run_suite(suite: str = "quick", cases: list[str] | None = None,
     """Run the suite's cases, write results.json, results.md and plots into ``out``."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rows: list[dict[str, Any]] = []
-    for case in select(suite, cases):
-        rows += run_case(case, suite) if not solvers else run_case(
-            case, suite, [SolverRun(s, s, sorted_order=not s.startswith("petsc:"))
-                          for s in solvers])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for case in select(suite, cases):
+        if case.kind == "surrogate":
+            from .surrogate import run_surrogate_case
+
+            rows += run_surrogate_case(case, suite, out)
+        else:
+            rows += run_case(case, suite, only=solvers)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
     write_markdown(rows, out / "results.md")
     write_plots(rows, out)

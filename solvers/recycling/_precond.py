@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .._base import SolverError
-from ._factor import Factor, same_matrix
+from ._factor import BACKENDS, Factor, same_matrix
 from ._torch_sparse import MatrixOperator
 
 __all__ = ["PRECONDITIONERS", "Preconditioner", "PreconditionerPolicy"]
@@ -72,23 +72,33 @@ class PreconditionerPolicy:
     """Builds the preconditioner of each system of a sequence; reuses factors.
 
     ``"factor"`` factorises a matrix and reuses that factor for the following ones
-    (rescaled, see ``ScaledFactor``). It refactors when the iterations grow: the mean of
-    the last two solves exceeds ``growth`` x (the first reused solve's count) + 2, or one
-    solve costs more time than the factorisation did; and after ``window`` systems
-    (0: no cap). A bitwise identical matrix (fixed operator) always reuses the factor.
-    """
+    (rescaled, see ``ScaledFactor``). ``window`` (the solvers' ``reuse`` option) says how:
 
-    growth = 1.5
+    * ``0`` (default): adaptively, by cost. A factor's cycle costs F (the factorisation)
+      plus the solves that used it; it is refactored as soon as the latest solves (mean
+      of the last two) cost more than the cycle's average cost per system so far, the
+      rule that minimises the average cost per system when solves grow dearer as the
+      sequence drifts away from the factored matrix;
+    * ``1``: no reuse, every system is factorised (fixed operators included);
+    * ``w > 1``: as ``0``, and at the latest after ``w`` systems.
+
+    A bitwise identical matrix (fixed operator) reuses the factor unless ``window == 1``.
+    """
 
     def __init__(self, kind: str, window: int, rescale: bool, backend: str):
         if kind not in PRECONDITIONERS:
             raise SolverError(f"preconditioner must be one of {PRECONDITIONERS}, got {kind!r}")
+        if window < 0:
+            raise SolverError(f"reuse must be >= 0, got {window}")
+        if backend not in BACKENDS:
+            raise SolverError(f"factor_backend must be one of {BACKENDS}, got {backend!r}")
         self.kind = kind
         self.window = window
         self.rescale = rescale
         self.backend = backend
         self.factor_: Factor | None = None
         self.reference_: MatrixOperator | None = None
+        self.diagonal_: torch.Tensor | None = None
         self.factorizations_ = 0
         self.iterations_: list[int] = []
         self.seconds_: list[float] = []
@@ -98,11 +108,16 @@ class PreconditionerPolicy:
             return Preconditioner(), {"preconditioner": "none"}
         if self.kind == "jacobi":
             return Jacobi(op.diagonal()), {"preconditioner": "jacobi"}
-        same = self.reference_ is not None and same_matrix(op.matrix, self.reference_.matrix)
+        same = (
+            self.reference_ is not None
+            and self.window != 1
+            and same_matrix(op.matrix, self.reference_.matrix)
+        )
         refactor = not same and self._stale(op)
         if refactor:
             self.factor_ = Factor(op.matrix, symmetric, self.backend)
             self.reference_ = op
+            self.diagonal_ = op.diagonal() if self.rescale else None
             self.factorizations_ += 1
             self.iterations_, self.seconds_ = [], []
         scale = None if (same or refactor or not self.rescale) else self._scale(op)
@@ -112,6 +127,7 @@ class PreconditionerPolicy:
             "same_operator": same,
             "factorizations": self.factorizations_,
             "factor_age": len(self.iterations_),
+            "factor_backend": self.factor_.backend,
         }
         return ScaledFactor(self.factor_, self.reference_, scale), info
 
@@ -121,19 +137,18 @@ class PreconditionerPolicy:
         self.seconds_.append(seconds)
 
     def _stale(self, op: MatrixOperator) -> bool:
-        if self.factor_ is None or self.reference_.shape != op.shape:
+        if self.factor_ is None or self.reference_.shape != op.shape or self.window == 1:
             return True
-        uses = len(self.iterations_)
-        if uses < 2:
-            return False
+        uses = len(self.seconds_)
         if self.window and uses >= self.window:
             return True
-        recent = float(np.mean(self.iterations_[-2:]))
-        grown = recent > self.growth * self.iterations_[1] + 2
-        return grown or self.seconds_[-1] > self.factor_.seconds
+        if uses < 2:
+            return False
+        average = (self.factor_.seconds + sum(self.seconds_)) / uses
+        return float(np.mean(self.seconds_[-2:])) > average
 
     def _scale(self, op: MatrixOperator) -> torch.Tensor | None:
-        ratio = op.diagonal() / self.reference_.diagonal()
+        ratio = op.diagonal() / self.diagonal_
         if not bool(torch.all(torch.isfinite(ratio) & (ratio > 0))):
             return None
         return torch.sqrt(ratio)
