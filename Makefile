@@ -29,7 +29,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# petsc4py needs the petsc just installed at build time: no isolation, or pip builds PETSc twice
 	$(PIP) install -q "cython>=3" numpy setuptools
 	$(PIP) install -q --no-build-isolation petsc4py==3.26.1
-	$(PIP) install -q -e ".[dev]"
+	# compat mode puts the checkout on sys.path (a .pth): a folder named like a package in a
+	# Dask worker's directory (its spill "storage/") cannot shadow ours as a namespace package
+	$(PIP) install -q -e ".[dev]" --config-settings editable_mode=compat
 	touch $@
 
 run: setup

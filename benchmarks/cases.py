@@ -31,7 +31,8 @@ CASES: dict[str, Case] = {c.name: c for c in (
     Case("helmholtz-100", "helmholtz", (100, 100), 50, 1e-7, suites=("quick", "full")),
     Case("poisson-128", "poisson", (128, 128), 50, 1e-10, suites=("quick", "full")),
     Case("heat-100", "heat", (100, 100), 200, 1e-8,
-         {"kappa": "schedule", "trajectory": True, "dt": 5e-3}, suites=("quick", "full"), order="none"),
+         {"kappa": "schedule", "trajectory": True, "dt": 5e-3}, suites=("quick", "full"),
+         order="none"),
     # T6: 1000 training samples (+100 validation, +100 test) of FNO-style Darcy, 30 CPU minutes
     Case("surrogate-darcy64", "darcy", (64, 64), 1200, 1e-8, {"coefficient": "threshold"},
          suites=("surrogate",), kind="surrogate"),

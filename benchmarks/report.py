@@ -26,15 +26,17 @@ def write_markdown(rows: list[dict], path: Path) -> None:
         ref = best.get(r["case"])
         ratio = (f"{ref['ms_per_sample'] / r['ms_per_sample']:.2f}x ({ref['solver']})"
                  if ref and r["converged_all"] else "—")
-        status = "yes" if r["converged_all"] else (
-            f"no ({r['extra']['failed']} failed"
-            f"{', stopped at ' + str(r['extra']['measured']) if r['extra']['stopped_by_budget'] else ''})")
+        stopped = (f", stopped at {r['extra']['measured']}"
+                   if r["extra"].get("stopped_by_budget") else "")
+        failed = r["extra"].get("failed", 0)
+        status = "yes" if r["converged_all"] else f"no ({failed} failed{stopped})"
         lines.append(f"| {r['case']} | {r['solver']} | {r['device']} | {r['ms_per_sample']:.1f} | "
                      f"{r['iterations_mean']:.1f} | {r['max_residual']:.1e} | {status} | {ratio} |")
     surrogate_rows = [r for r in rows if "rel_l2_mean" in r["extra"]]
     if surrogate_rows:
         lines += ["", "| case | model | held-out rel. L2 mean (worst) | mean-predictor rel. L2 | "
-                  "training minutes | epochs | target T6 <= 0.015 |", "|---|---|---:|---:|---:|---:|---|"]
+                  "training minutes | epochs | target T6 <= 0.015 |",
+                  "|---|---|---:|---:|---:|---:|---|"]
         for r in surrogate_rows:
             e = r["extra"]
             lines.append(f"| {r['case']} | {r['solver']} | {e['rel_l2_mean']:.4f} "

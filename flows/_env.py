@@ -27,6 +27,7 @@ def configure_prefect() -> None:
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        "DASK_LOGGING__DISTRIBUTED": "warning",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

@@ -102,4 +102,5 @@ def check_dask_address(address: str, timeout: float = 3.0) -> None:
         with socket.create_connection((parsed.hostname, parsed.port), timeout=timeout):
             pass
     except OSError as exc:
-        raise SpecError(f"cannot reach Dask scheduler at {address}: {exc.strerror or exc}") from None
+        reason = exc.strerror or exc
+        raise SpecError(f"cannot reach Dask scheduler at {address}: {reason}") from None

@@ -3,7 +3,7 @@
 ``solvers.get(name, **options)`` is the one-call entry point (pyamg's ``blackbox`` role).
 """
 
-from ._base import SolveResult, Solver, SolverError
+from ._base import Solver, SolverError, SolveResult
 from ._registry import available, get
 
 __all__ = ["SolveResult", "Solver", "SolverError", "available", "get", "order"]

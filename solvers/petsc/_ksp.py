@@ -31,7 +31,7 @@ def _petsc():
     import petsc4py
 
     if "petsc4py.PETSc" not in sys.modules:
-        petsc4py.init(sys.argv[:1])
+        petsc4py.init(["pdeforge"])  # options come from the options database, not argv
     from petsc4py import PETSc
 
     return PETSc
@@ -167,19 +167,22 @@ class PETScSolver(Solver):
         rtol = self.tol
         iterations = 0
         reason = 0
-        for refinement in range(_MAX_REFINEMENTS + 1):
+        refinements = 0
+        while True:
             ksp.setTolerances(rtol=rtol)
             ksp.solve(b, x)
             iterations += ksp.getIterationNumber()
             reason = int(ksp.getConvergedReason())
             true = system.relative_residual(x.getArray())
-            if true <= self.tol or reason < 0 or direct or not np.isfinite(true):
+            if (true <= self.tol or reason < 0 or direct or not np.isfinite(true)
+                    or refinements == _MAX_REFINEMENTS):
                 break
+            refinements += 1
             # stopped on a preconditioned/recursive norm: tighten and continue from x
             rtol = max(rtol * 0.5 * self.tol / true, 1e-15)
             ksp.setInitialGuessNonzero(True)
         info = {"ksp": self.ksp_type, "pc": self.pc_type, "converged_reason": reason,
-                "refinements": refinement}
+                "refinements": refinements}
         solution = x.getArray().copy()
         mat.destroy()
         b.destroy()

@@ -42,6 +42,13 @@ def _single_threaded(device: torch.device) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def _direct(A: MatrixOperator, b: torch.Tensor, M, tol: float) -> torch.Tensor | None:
+    """x = M^-1 b when M is an exact factor of A; None if it misses ``tol`` (then iterate)."""
+    x = M.apply(b)
+    nb = float(torch.linalg.norm(b)) or 1.0
+    return x if float(torch.linalg.norm(b - A(x))) <= tol * nb else None
+
+
 class RecyclingSolver(Solver):
     """Krylov solver that carries a recycled space, the last solution and a factor.
 
@@ -127,12 +134,17 @@ class RecyclingSolver(Solver):
         if U is not None and U.shape[0] != system.size:
             U = None
         start = time.perf_counter()
-        x, iterations, U = KERNELS[method](
-            A, b, x, M, U, self.tol, self.max_iterations, self.m, self.k if recycle else 0
-        )
+        direct = _direct(A, b, M, self.tol) if info.get("exact") else None
+        if direct is not None:  # the factor is this matrix's own: one solve did it
+            x, iterations = direct, 1
+        else:
+            x, iterations, U = KERNELS[method](
+                A, b, x, M, U, self.tol, self.max_iterations, self.m, self.k if recycle else 0
+            )
         self.policy_.record(iterations, time.perf_counter() - start)
         self.recycled_ = {method: U} if U is not None else {}
         info.update(
+            direct=direct is not None,
             method=method,
             recycle_size=0 if U is None else int(U.shape[1]),
             warm_start=x0 is not None,

@@ -69,6 +69,21 @@ class Factor:
         self.backend = backend
         self.seconds = time.perf_counter() - start
 
+    def refactor(self, matrix: sp.csr_matrix) -> bool:
+        """Factorise ``matrix`` in place, reusing the ordering and symbolic factorisation.
+
+        Only for the PETSc backend and a matrix with the same sparsity pattern (the
+        rule along a sequence from one PDE family on one grid): a numeric-only LU costs
+        about half a full one (2-D, n = 1e4: 11 vs 23 ms). Returns False (nothing done)
+        when it does not apply; the caller then builds a new ``Factor``.
+        """
+        if self.backend != "petsc" or not self.solve_numpy.same_pattern(matrix):
+            return False
+        start = time.perf_counter()
+        self.solve_numpy.refactor(matrix)
+        self.seconds = time.perf_counter() - start
+        return True
+
     def solve(self, v: torch.Tensor) -> torch.Tensor:
         out = self.solve_numpy(np.ascontiguousarray(v.detach().cpu().numpy()))
         return torch.from_numpy(np.asarray(out)).to(v.device)
@@ -94,14 +109,35 @@ class _PETScLU:
         self.pc.setFactorOrdering("nd")
         self.pc.setOperators(self.mat)
         self.pc.setUp()
-        reason = self.pc.getFailedReason()
-        if int(reason) != 0:
-            raise RuntimeError(f"PETSc LU failed (PCFailedReason {reason})")
+        self._check()
         n = m.shape[0]
         self._b = np.zeros(n)
         self._x = np.zeros(n)
         self._bv = PETSc.Vec().createWithArray(self._b, comm=PETSc.COMM_SELF)
         self._xv = PETSc.Vec().createWithArray(self._x, comm=PETSc.COMM_SELF)
+
+    def same_pattern(self, matrix: sp.csr_matrix) -> bool:
+        return (
+            sp.isspmatrix_csr(matrix)
+            and matrix.shape == self.mat.getSize()
+            and matrix.nnz == len(self._indices)
+            and matrix.has_sorted_indices
+            and np.array_equal(matrix.indptr, self._indptr)
+            and np.array_equal(matrix.indices, self._indices)
+        )
+
+    def refactor(self, matrix: sp.csr_matrix) -> None:
+        """New values, same pattern: PCSetUp redoes only the numeric factorisation."""
+        self._data = np.ascontiguousarray(matrix.data, dtype=np.float64)
+        self.mat.setValuesCSR(self._indptr, self._indices, self._data)
+        self.mat.assemble()
+        self.pc.setUp()
+        self._check()
+
+    def _check(self) -> None:
+        reason = self.pc.getFailedReason()
+        if int(reason) != 0:
+            raise RuntimeError(f"PETSc LU failed (PCFailedReason {reason})")
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
         if v.ndim == 2:

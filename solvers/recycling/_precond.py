@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from .._base import SolverError
@@ -75,8 +74,7 @@ class PreconditionerPolicy:
     (rescaled, see ``ScaledFactor``). ``window`` (the solvers' ``reuse`` option) says how:
 
     * ``0`` (default): adaptively, by cost. A factor's cycle costs F (the factorisation)
-      plus the solves that used it; it is refactored as soon as the latest solves (mean
-      of the last two) cost more than the cycle's average cost per system so far, the
+      plus the solves that used it; it is refactored as soon as the latest solve costs more than the cycle's average cost per system so far, the
       rule that minimises the average cost per system when solves grow dearer as the
       sequence drifts away from the factored matrix;
     * ``1``: no reuse, every system is factorised (fixed operators included);
@@ -115,7 +113,8 @@ class PreconditionerPolicy:
         )
         refactor = not same and self._stale(op)
         if refactor:
-            self.factor_ = Factor(op.matrix, symmetric, self.backend)
+            if self.factor_ is None or not self.factor_.refactor(op.matrix):
+                self.factor_ = Factor(op.matrix, symmetric, self.backend)
             self.reference_ = op
             self.diagonal_ = op.diagonal() if self.rescale else None
             self.factorizations_ += 1
@@ -125,6 +124,7 @@ class PreconditionerPolicy:
             "preconditioner": "factor",
             "refactored": refactor,
             "same_operator": same,
+            "exact": same or refactor,
             "factorizations": self.factorizations_,
             "factor_age": len(self.iterations_),
             "factor_backend": self.factor_.backend,
@@ -145,7 +145,7 @@ class PreconditionerPolicy:
         if uses < 2:
             return False
         average = (self.factor_.seconds + sum(self.seconds_)) / uses
-        return float(np.mean(self.seconds_[-2:])) > average
+        return self.seconds_[-1] > average
 
     def _scale(self, op: MatrixOperator) -> torch.Tensor | None:
         ratio = op.diagonal() / self.diagonal_
