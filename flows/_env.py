@@ -28,6 +28,8 @@ def configure_prefect() -> None:
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "DASK_LOGGING__DISTRIBUTED": "warning",
+        # per-sample vectors are small; parallelism comes from workers, not BLAS threads
+        "OPENBLAS_NUM_THREADS": "1",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

@@ -16,8 +16,8 @@ __all__ = ["DEFAULT_RUN", "evaluate_flow", "run_pipeline", "train_flow"]
 # `make run`'s embedded default: FNO-style Darcy (coefficient 12/3 from a thresholded GRF,
 # forcing 1), sized to finish in about ten minutes on a 2-core CPU after set-up.
 DEFAULT_RUN: dict[str, Any] = {
-    "family": "darcy", "grid": [32, 32], "n": 400, "seed": 0, "solver": "skr", "tol": 1e-8,
-    "family_options": {"coefficient": "threshold"}, "epochs": 40, "max_minutes": 6.0,
+    "family": "darcy", "grid": [32, 32], "n": 1000, "seed": 0, "solver": "skr", "tol": 1e-8,
+    "family_options": {"coefficient": "threshold"}, "epochs": 60, "max_minutes": 8.0,
 }
 
 

@@ -6,7 +6,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from .spec import GenerateSpec
 
-__all__ = ["task_runner_for"]
+__all__ = ["local_cluster_runner", "task_runner_for"]
 
 
 def task_runner_for(spec: GenerateSpec):
@@ -20,9 +20,14 @@ def task_runner_for(spec: GenerateSpec):
 
         return DaskTaskRunner(address=spec.dask_address)
     if spec.workers > 1:
-        from prefect_dask import DaskTaskRunner
-
-        return DaskTaskRunner(cluster_class="distributed.LocalCluster",
-                              cluster_kwargs={"n_workers": spec.workers, "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": None})
+        return local_cluster_runner(spec.workers)
     return ThreadPoolTaskRunner(max_workers=1)
+
+
+def local_cluster_runner(workers: int):
+    """A ``distributed.LocalCluster`` of single-thread worker processes, made per flow run."""
+    from prefect_dask import DaskTaskRunner
+
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})

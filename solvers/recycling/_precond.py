@@ -74,9 +74,11 @@ class PreconditionerPolicy:
     (rescaled, see ``ScaledFactor``). ``window`` (the solvers' ``reuse`` option) says how:
 
     * ``0`` (default): adaptively, by cost. A factor's cycle costs F (the factorisation)
-      plus the solves that used it; it is refactored as soon as the latest solve costs more than the cycle's average cost per system so far, the
-      rule that minimises the average cost per system when solves grow dearer as the
-      sequence drifts away from the factored matrix;
+      plus the solves that used it; it is refactored as soon as the latest solve costs
+      more than the cycle's average cost per system so far, the rule that minimises the
+      average cost per system when solves grow dearer as the sequence drifts away from
+      the factored matrix. With the PETSc backend a refactorisation of a matrix with the
+      same pattern is numeric only (about half the cost of the first one);
     * ``1``: no reuse, every system is factorised (fixed operators included);
     * ``w > 1``: as ``0``, and at the latest after ``w`` systems.
 

@@ -62,11 +62,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("name", ["gcrodr", "rcg", "skr"])
+@pytest.mark.parametrize(  # recycled CG is for SPD systems only
+    ("name", "case"), [(n, c) for n in ("gcrodr", "rcg", "skr") for c in CASES
+                       if n != "rcg" or c == "spd"])
 def test_true_residual_and_agreement_with_spsolve(name, case, device):
-    if name == "rcg" and case != "spd":
-        pytest.skip("recycled CG is for SPD systems")
     system = _system(seed=3, **CASES[case])
     result = solvers.get(name, tol=1e-9, max_iterations=3000, device=device).solve(system)
     assert result.converged and result.residual <= 1e-9
@@ -140,3 +139,69 @@ def test_bad_options():
         solvers.get("gcrodr", m=10, k=10)
     with pytest.raises(solvers.SolverError):
         solvers.get("rcg", device="tpu")
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_skr_no_factor_reuse_refactors_every_system(fixed):
+    base = _system(s=20, seed=5)
+    rng = np.random.default_rng(1)
+    if fixed:
+        seq = [LinearSystem(base.matrix.copy(), rng.standard_normal(base.size), base.grid)
+               for _ in range(4)]
+    else:
+        seq = _sequence(n=4, s=20)
+    results = list(solvers.get("skr", tol=1e-10, device="cpu", reuse=1).solve_sequence(seq))
+    assert all(r.converged for r in results)
+    assert all(r.info["refactored"] and not r.info["same_operator"] for r in results)
+    assert [r.info["factorizations"] for r in results] == [1, 2, 3, 4]
+    assert all(r.info["direct"] and r.iterations == 1 for r in results)
+
+
+def test_skr_reuse_window_caps_factor_age():
+    results = list(solvers.get("skr", tol=1e-8, device="cpu", reuse=2).solve_sequence(
+        _sequence(n=6, s=20)))
+    assert all(r.converged for r in results)
+    assert [r.info["refactored"] for r in results] == [True, False] * 3
+
+
+@pytest.mark.parametrize("backend", ["scipy", "petsc"])
+@pytest.mark.parametrize("case", ["spd", "indefinite"])
+def test_skr_factor_backends(backend, case):
+    if backend == "petsc":
+        pytest.importorskip("petsc4py")
+    seq = _sequence(n=4, s=20, **CASES[case])
+    tol = 1e-9
+    solver = solvers.get("skr", tol=tol, device="cpu", factor_backend=backend, reuse=2)
+    results = list(solver.solve_sequence(seq))
+    assert all(r.converged and r.residual <= tol for r in results)
+    assert all(r.info["factor_backend"] == backend for r in results)
+    assert results[2].info["refactored"] and results[-1].info["factorizations"] == 2
+    if backend == "petsc":  # same pattern: refactorised in place, numerically only
+        assert solver.policy_.factor_.backend == "petsc"
+
+
+def test_petsc_factor_refactors_in_place():
+    pytest.importorskip("petsc4py")
+    from solvers.recycling import Factor
+
+    a, b = _system(s=16, seed=1), _system(s=16, seed=2)
+    f = Factor(a.matrix, True, "petsc")
+    assert f.refactor(b.matrix)
+    x = f.solve_numpy(b.rhs)
+    assert b.relative_residual(x) < 1e-12
+    other = _system(s=15, seed=2)
+    assert not f.refactor(other.matrix)  # another pattern: caller builds a new Factor
+    assert not Factor(a.matrix, True, "scipy").refactor(b.matrix)
+
+
+def test_cpu_solve_restores_torch_threads():
+    threads = torch.get_num_threads()
+    solvers.get("skr", tol=1e-8, device="cpu").solve(_system(s=12))
+    assert torch.get_num_threads() == threads
+
+
+def test_bad_factor_backend():
+    with pytest.raises(solvers.SolverError):
+        solvers.get("skr", factor_backend="mumps")
+    with pytest.raises(solvers.SolverError):
+        solvers.get("skr", reuse=-1)

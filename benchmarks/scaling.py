@@ -1,0 +1,52 @@
+"""The Dask case (T7): the generate flow's samples/s on LocalClusters of 1 and 2 workers."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from .cases import Case
+
+__all__ = ["SOLVER", "run_scaling_case"]
+
+SOLVER = "petsc:cg+icc"
+
+
+def run_scaling_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
+    """LocalClusters of 1 and 2 workers (and the in-process default for reference).
+
+    Wall time of the whole flow, cluster start-up included: what a user waits for.
+    """
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.generate import generate
+    from flows.runners import local_cluster_runner
+    from flows.spec import GenerateSpec
+
+    runners = {"in-process": lambda: ThreadPoolTaskRunner(max_workers=1),
+               "1 dask worker": lambda: local_cluster_runner(1),
+               "2 dask workers": lambda: local_cluster_runner(2)}
+    rows: list[dict[str, Any]] = []
+    for label, runner in runners.items():
+        store = Path(out) / f"{case.name}.zarr"
+        shutil.rmtree(store, ignore_errors=True)
+        spec = GenerateSpec(family=case.family, grid=list(case.grid), n=case.n, tol=case.tol,
+                            solver=SOLVER, out=str(store), chunk=case.n // 16).validate()
+        start = time.perf_counter()
+        summary = generate.with_options(task_runner=runner())(spec, progress=False)
+        seconds = time.perf_counter() - start
+        shutil.rmtree(store, ignore_errors=True)
+        rows.append({
+            "suite": suite, "case": case.name, "family": case.family, "grid": list(case.grid),
+            "n": case.n, "tol": case.tol, "solver": f"generate {SOLVER}, {label}",
+            "ms_per_sample": 1e3 * seconds / case.n,
+            "iterations_mean": float(summary["iterations_mean"]),
+            "max_residual": float(summary["residual_max"]),
+            "converged_all": summary["failed"] == 0, "device": "cpu",
+            "extra": {"samples_per_second": case.n / seconds},
+        })
+    rows[2]["extra"]["speedup_2_vs_1_worker"] = (rows[2]["extra"]["samples_per_second"]
+                                                 / rows[1]["extra"]["samples_per_second"])
+    return rows
