@@ -121,7 +121,12 @@ def bench(
 ) -> None:
     """Run every solver on the same systems; write results.json, results.md and plots."""
     from benchmarks import run_suite
+    from benchmarks.cases import select
 
+    try:
+        select(suite, case or None)
+    except ValueError as exc:  # unknown case or suite: bad input, not a failure
+        raise BadInput(str(exc)) from None
     rows = run_suite(suite=suite, cases=case or None, solvers=solver or None, out=out)
     typer.echo(f"{len(rows)} rows -> {out / 'results.md'}")
 
@@ -157,9 +162,11 @@ def evaluate(
     out: Annotated[str | None, typer.Option(help="where metrics.json and PNGs go")] = None,
 ) -> None:
     """Relative L2/H1 errors on the held-out split, figures and metrics.json."""
+    from surrogates.checkpoint import checkpoint_path
+
     from .pipeline import evaluate_flow
 
-    if not (Path(model) / "checkpoint.pt").exists() and not Path(model).is_file():
+    if not checkpoint_path(model).is_file():
         raise BadInput(f"no trained model at {model}")
     metrics = evaluate_flow(model, data, out)
     typer.echo(f"relative L2 mean {metrics['rel_l2_mean']:.4f} worst {metrics['rel_l2_worst']:.4f}"

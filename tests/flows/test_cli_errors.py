@@ -65,3 +65,19 @@ def test_info_summarises_the_store(pdeforge, store):
     p = pdeforge("info", store, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "darcy" in p.stdout and "4 done, 0 failed, 0 pending" in p.stdout
+
+
+OTHER_BAD = {
+    "train on a missing store": ["train", "--data", "{tmp}/missing.zarr", "--out", "{tmp}/m"],
+    "evaluate a missing model": ["evaluate", "--model", "{tmp}/nomodel"],
+    "bench an unknown case": ["bench", "--case", "nosuch", "--out", "{tmp}/b"],
+    "serve without a Prefect server": ["serve", "--n", "4"],
+}
+
+
+@pytest.mark.parametrize("args", OTHER_BAD.values(), ids=OTHER_BAD.keys())
+def test_other_commands_reject_bad_input_with_exit_2(pdeforge, tmp_path, monkeypatch, args):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    p = pdeforge(*[a.format(tmp=tmp_path) for a in args], timeout=120)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr, p.stderr
