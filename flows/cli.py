@@ -75,7 +75,6 @@ def generate(
         "--solver-option", "-s", help="solver option key=value (repeatable)")] = None,
 ) -> None:
     """Generate N solved samples of a PDE family into a zarr store (resumes a partial one)."""
-    from .generate import run_generate
     from .spec import GenerateSpec
 
     solver_options = _parse_key_values(solver_option or [], "--solver-option")
@@ -88,6 +87,8 @@ def generate(
                                                                   "--family-option"),
                         solver_options=solver_options, order=order, chunk=chunk,
                         workers=workers, dask_address=dask_address, device=device).validate()
+    from .generate import run_generate  # Prefect loads only once the input is known good
+
     summary = run_generate(spec)
     typer.echo(_format_summary(spec.out, summary))
     if summary["failed"]:
