@@ -34,7 +34,7 @@ CASES: dict[str, Case] = {c.name: c for c in (
          {"kappa": "schedule", "trajectory": True, "dt": 5e-3}, suites=("quick", "full"),
          order="none"),
     # T7: samples/s of the generate flow on a LocalCluster of 1 and of 2 workers
-    Case("dask-scaling", "darcy", (100, 100), 256, 1e-8, suites=("full",), kind="dask"),
+    Case("dask-scaling", "darcy", (100, 100), 1024, 1e-8, suites=("full",), kind="dask"),
     # T6: 1000 training samples (+100 validation, +100 test) of FNO-style Darcy, 30 CPU minutes
     Case("surrogate-darcy64", "darcy", (64, 64), 1200, 1e-8, {"coefficient": "threshold"},
          suites=("surrogate",), kind="surrogate"),

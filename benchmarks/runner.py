@@ -123,7 +123,9 @@ def _measure(case: Case, suite: str, run: SolverRun, systems, features, budget: 
 def run_suite(suite: str = "quick", cases: list[str] | None = None,
               solvers: list[str] | None = None, out: Path = Path("bench")) -> list[dict]:
     """Run the suite's cases, write results.json, results.md and plots into ``out``."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not log.handlers:  # our progress lines only, not every library's INFO records
+        log.addHandler(logging.StreamHandler())
+        log.setLevel(logging.INFO)
     rows: list[dict[str, Any]] = []
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
