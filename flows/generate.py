@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 import storage
 
+from ._env import project_root
 from .runners import task_runner_for
 from .spec import GenerateSpec, task_blocks
 
@@ -90,9 +91,11 @@ def finalize(spec: GenerateSpec, reports: list[dict[str, Any]]) -> dict[str, Any
 
 
 def git_revision() -> str:
+    """The checkout's revision (whatever the working directory), for the store's provenance."""
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=5, check=True).stdout.strip()
+                              cwd=project_root(), text=True, timeout=5,
+                              check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

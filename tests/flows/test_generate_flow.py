@@ -30,6 +30,7 @@ def test_generate_flow_under_prefect_harness(prefect_harness, tmp_path):
         # float32 storage limits the re-checked residual, not the solve
         assert system.relative_residual(x) < 1e-5
     assert ds.attrs["solver"] == "petsc:cg+icc" and ds.attrs["seed"] == 3
+    assert ds.attrs["git_revision"] not in ("", "unknown")
 
 
 def test_failed_solves_are_marked_with_a_reason(prefect_harness, tmp_path):
