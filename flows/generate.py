@@ -18,19 +18,31 @@ from ._env import project_root
 from .runners import task_runner_for
 from .spec import GenerateSpec, task_blocks
 
-__all__ = ["generate", "run_generate", "plan_order", "solve_block"]
+__all__ = ["block_features", "generate", "order_features", "plan_order", "run_generate",
+           "solve_block"]
 
 
-@task(name="sample-and-order", cache_policy=NO_CACHE)
-def plan_order(spec: GenerateSpec) -> list[int]:
-    """Features of every sample (no assembly), then the solve order over them."""
+@task(name="features", cache_policy=NO_CACHE)
+def block_features(spec: GenerateSpec, start: int, stop: int) -> np.ndarray:
+    """Ordering features of samples start..stop-1 (cheap: no assembly), on any worker."""
+    family = spec.family_object()
+    return np.stack([family.features(i, spec.seed) for i in range(start, stop)])
+
+
+@task(name="order", cache_policy=NO_CACHE)
+def order_features(features: np.ndarray, method: str) -> list[int]:
+    """The solve order: similar systems next to each other (SKR's sort)."""
     import solvers
 
-    family = spec.family_object()
+    return [int(i) for i in solvers.order(features, method=method)]
+
+
+def plan_order(spec: GenerateSpec) -> list[int]:
+    """Features computed block-parallel on the task runner, then ordered in one task."""
     if spec.order == "none" or spec.n == 1:
         return list(range(spec.n))
-    features = np.stack([family.features(i, spec.seed) for i in range(spec.n)])
-    return [int(i) for i in solvers.order(features, method=spec.order)]
+    futures = [block_features.submit(spec, a, b) for a, b in task_blocks(spec.n, spec.chunk)]
+    return order_features(np.concatenate([f.result() for f in futures]), spec.order)
 
 
 @task(name="solve-block", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
