@@ -38,10 +38,12 @@ def order_features(features: np.ndarray, method: str) -> list[int]:
 
 
 def plan_order(spec: GenerateSpec) -> list[int]:
-    """Features computed block-parallel on the task runner, then ordered in one task."""
+    """Features computed in parallel (two tasks per worker: each task run has a fixed
+    Prefect cost on a worker), then ordered in one task."""
     if spec.order == "none" or spec.n == 1:
         return list(range(spec.n))
-    futures = [block_features.submit(spec, a, b) for a, b in task_blocks(spec.n, spec.chunk)]
+    size = -(-spec.n // (2 * spec.workers))
+    futures = [block_features.submit(spec, a, b) for a, b in task_blocks(spec.n, size)]
     return order_features(np.concatenate([f.result() for f in futures]), spec.order)
 
 
