@@ -175,6 +175,23 @@ class Dataset:
         done = self.done_mask()
         self._root.attrs["failures"] = {p: r for p, r in merged.items() if not done[int(p)]}
 
+    def to_xarray(self) -> Any:
+        """Every array in one lazy (dask-backed) ``xarray.Dataset``, for analysis at scale.
+
+        Root arrays keep their names; group members become ``input_<name>``,
+        ``param_<name>`` and ``stat_<name>``, all on the shared ``sample`` dimension.
+        """
+        import xarray as xr
+
+        def group(name: str | None) -> Any:
+            return xr.open_zarr(self._root.store, group=name, consolidated=False)
+
+        parts = [group(None)]
+        for name, prefix in (("inputs", "input_"), ("params", "param_"), ("stats", "stat_")):
+            part = group(name)
+            parts.append(part.rename({v: prefix + str(v) for v in part.data_vars}))
+        return xr.merge(parts, combine_attrs="override")
+
     def summary(self) -> dict[str, Any]:
         """Counts and solve statistics over done samples, for `pdeforge info`."""
         status = self.status[:]
