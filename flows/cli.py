@@ -211,8 +211,9 @@ def serve(
     """Serve the generate flow on a schedule (needs `make server` and PREFECT_API_URL)."""
     import os
 
-    from .generate import generate
-    from .runners import task_runner_for
+    from prefect import serve as serve_deployments
+
+    from .generate import scheduled_deployment
     from .spec import GenerateSpec
 
     if not os.environ.get("PREFECT_API_URL"):
@@ -220,9 +221,7 @@ def serve(
                        "PREFECT_API_URL=http://127.0.0.1:4200/api")
     spec = GenerateSpec(family=family, grid=_grid(grid), n=n, solver=solver, out=out,
                         workers=workers, dask_address=dask_address).validate()
-    generate.with_options(task_runner=task_runner_for(spec)).serve(
-        name=f"generate-{family}", cron=cron,
-                   parameters={"spec": spec.as_dict(), "progress": False})
+    serve_deployments(scheduled_deployment(spec, cron))
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from .runners import task_runner_for
 from .spec import GenerateSpec, task_blocks
 
 __all__ = ["block_features", "generate", "order_features", "plan_order", "run_generate",
-           "solve_block"]
+           "scheduled_deployment", "solve_block"]
 
 
 @task(name="features", cache_policy=NO_CACHE)
@@ -135,6 +135,16 @@ def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
     futures = [solve_block.submit(spec, a, order[a:b]) for a, b in todo]
     reports = list(_progress(futures, total=sum(b - a for a, b in todo), enabled=progress))
     return finalize(spec, reports)
+
+
+def scheduled_deployment(spec: GenerateSpec, cron: str):
+    """A deployment of ``generate`` for ``spec`` on a cron schedule (served by ``serve``).
+
+    Each scheduled run resumes the same store, so a run cut short is finished by the next.
+    """
+    flow_ = generate.with_options(task_runner=task_runner_for(spec))
+    return flow_.to_deployment(name=f"generate-{spec.family}", cron=cron,
+                               parameters={"spec": spec.as_dict(), "progress": False})
 
 
 def run_generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
