@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CASES", "Case", "petsc_solvers", "select"]
+__all__ = ["CASES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
 
@@ -39,6 +39,16 @@ CASES: dict[str, Case] = {c.name: c for c in (
     Case("surrogate-darcy64", "darcy", (64, 64), 1200, 1e-8, {"coefficient": "threshold"},
          suites=("surrogate",), kind="surrogate"),
 )}
+
+
+def bench_row(case: Case, suite: str, solver: str, *, ms_per_sample: float,
+              iterations_mean: float, max_residual: float, converged_all: bool, device: str,
+              extra: dict[str, Any]) -> dict[str, Any]:
+    """One row of results.json, in the schema of BENCHMARKS.md (the one place it is spelled)."""
+    return {"suite": suite, "case": case.name, "family": case.family, "grid": list(case.grid),
+            "n": case.n, "tol": case.tol, "solver": solver, "ms_per_sample": float(ms_per_sample),
+            "iterations_mean": float(iterations_mean), "max_residual": float(max_residual),
+            "converged_all": bool(converged_all), "device": device, "extra": extra}
 
 
 def petsc_solvers(symmetric: bool, definite: bool) -> list[tuple[str, dict[str, Any]]]:

@@ -18,7 +18,7 @@ import numpy as np
 import pdes
 import solvers
 
-from .cases import Case, petsc_solvers, select
+from .cases import Case, bench_row, petsc_solvers, select
 from .report import write_markdown, write_plots
 
 __all__ = ["SolverRun", "ablation_runs", "run_case", "run_suite", "solver_runs"]
@@ -106,18 +106,14 @@ def _measure(case: Case, suite: str, run: SolverRun, systems, features, budget: 
     measured = len(results)
     residuals = np.array([r.residual for r in results])
     converged = all(r.converged for r in results) and measured == len(systems)
-    return {
-        "suite": suite, "case": case.name, "family": case.family, "grid": list(case.grid),
-        "n": case.n, "tol": case.tol, "solver": run.label,
-        "ms_per_sample": 1e3 * elapsed / measured,
-        "iterations_mean": float(np.mean([r.iterations for r in results])),
-        "max_residual": float(residuals.max()), "converged_all": bool(converged),
-        "device": ",".join(sorted(devices)),
-        "extra": {"measured": measured, "failed": int(sum(not r.converged for r in results)),
-                  "stopped_by_budget": measured < len(systems), "budget_s": budget,
-                  "order": case.order if run.sorted_order else "none",
-                  "options": {k: str(v) for k, v in run.options.items()}},
-    }
+    return bench_row(
+        case, suite, run.label, ms_per_sample=1e3 * elapsed / measured,
+        iterations_mean=np.mean([r.iterations for r in results]),
+        max_residual=residuals.max(), converged_all=converged, device=",".join(sorted(devices)),
+        extra={"measured": measured, "failed": int(sum(not r.converged for r in results)),
+               "stopped_by_budget": measured < len(systems), "budget_s": budget,
+               "order": case.order if run.sorted_order else "none",
+               "options": {k: str(v) for k, v in run.options.items()}})
 
 
 def run_suite(suite: str = "quick", cases: list[str] | None = None,

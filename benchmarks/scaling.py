@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cases import Case
+from .cases import Case, bench_row
 
 __all__ = ["SOLVER", "run_scaling_case"]
 
@@ -38,15 +38,11 @@ def run_scaling_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
         summary = generate.with_options(task_runner=runner())(spec, progress=False)
         seconds = time.perf_counter() - start
         shutil.rmtree(store, ignore_errors=True)
-        rows.append({
-            "suite": suite, "case": case.name, "family": case.family, "grid": list(case.grid),
-            "n": case.n, "tol": case.tol, "solver": f"generate {SOLVER}, {label}",
-            "ms_per_sample": 1e3 * seconds / case.n,
-            "iterations_mean": float(summary["iterations_mean"]),
-            "max_residual": float(summary["residual_max"]),
-            "converged_all": summary["failed"] == 0, "device": "cpu",
-            "extra": {"samples_per_second": case.n / seconds},
-        })
+        rows.append(bench_row(
+            case, suite, f"generate {SOLVER}, {label}", ms_per_sample=1e3 * seconds / case.n,
+            iterations_mean=summary["iterations_mean"], max_residual=summary["residual_max"],
+            converged_all=summary["failed"] == 0, device="cpu",
+            extra={"samples_per_second": case.n / seconds}))
     rows[2]["extra"]["speedup_2_vs_1_worker"] = (rows[2]["extra"]["samples_per_second"]
                                                  / rows[1]["extra"]["samples_per_second"])
     return rows

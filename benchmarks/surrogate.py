@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cases import Case
+from .cases import Case, bench_row
 
 __all__ = ["TRAIN_MINUTES", "run_surrogate_case"]
 
@@ -38,19 +38,14 @@ def run_surrogate_case(case: Case, suite: str, out: Path,
         fractions=(1 - 2 * held_out, held_out, held_out), model_options={
             "n_modes": 16, "hidden_channels": 32, "n_layers": 4}, progress=False)
     metrics = surrogates.evaluate(work / "model", spec.out, work / "evaluation")
-    return [{
-        "suite": suite, "case": case.name, "family": case.family, "grid": list(case.grid),
-        "n": case.n, "tol": case.tol, "solver": "fno",
-        "ms_per_sample": 1e3 * metrics["inference_seconds_per_sample"],
-        "iterations_mean": float(metrics["epochs"]),
-        "max_residual": float(summary["residual_max"]),
-        "converged_all": summary["failed"] == 0,
-        "device": metrics["device"],
-        "extra": {"rel_l2_mean": metrics["rel_l2_mean"], "rel_l2_worst": metrics["rel_l2_worst"],
-                  "rel_h1_mean": metrics["rel_h1_mean"],
-                  "baseline_rel_l2_mean": metrics["baseline_rel_l2_mean"],
-                  "train_minutes": training["train_seconds"] / 60,
-                  "stopped_by": training["stopped"],
-                  "generate_seconds": generate_seconds, "n_test": metrics["n_test"],
-                  "T6_target": T6_TARGET, "T6_met": metrics["rel_l2_mean"] <= T6_TARGET},
-    }]
+    return [bench_row(
+        case, suite, "fno", ms_per_sample=1e3 * metrics["inference_seconds_per_sample"],
+        iterations_mean=metrics["epochs"], max_residual=summary["residual_max"],
+        converged_all=summary["failed"] == 0, device=metrics["device"],
+        extra={"rel_l2_mean": metrics["rel_l2_mean"], "rel_l2_worst": metrics["rel_l2_worst"],
+               "rel_h1_mean": metrics["rel_h1_mean"],
+               "baseline_rel_l2_mean": metrics["baseline_rel_l2_mean"],
+               "train_minutes": training["train_seconds"] / 60,
+               "stopped_by": training["stopped"],
+               "generate_seconds": generate_seconds, "n_test": metrics["n_test"],
+               "T6_target": T6_TARGET, "T6_met": metrics["rel_l2_mean"] <= T6_TARGET})]
