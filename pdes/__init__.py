@@ -9,7 +9,14 @@ from ._random_fields import (
     sine_series,
 )
 from ._registry import FAMILIES, get
-from ._stencils import diffusion_matrix, dirichlet_rhs, laplacian
+from ._stencils import (
+    Stencil,
+    diffusion_faces,
+    diffusion_matrix,
+    dirichlet_rhs,
+    laplacian,
+    stencil_matrix,
+)
 from ._system import LinearSystem
 from .families import Darcy, Family, Heat, Helmholtz, Poisson
 
@@ -23,8 +30,10 @@ __all__ = [
     "LinearSystem",
     "PDEError",
     "Poisson",
+    "Stencil",
     "chebyshev_series",
     "decaying_coefficients",
+    "diffusion_faces",
     "diffusion_matrix",
     "dirichlet_rhs",
     "gaussian_random_field",
@@ -32,4 +41,5 @@ __all__ = [
     "laplacian",
     "make_grid",
     "sine_series",
+    "stencil_matrix",
 ]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from ._stencils import Stencil
+
 __all__ = ["LinearSystem"]
 
 
@@ -18,7 +20,8 @@ class LinearSystem:
     ``fields`` maps input-field names to arrays of shape ``grid``; ``params`` holds the
     sample's scalar parameters; ``features`` is a short vector that sorts similar systems
     next to each other (SKR ordering); ``symmetric``/``definite`` tell ``solvers.get("auto")``
-    which Krylov method applies.
+    which Krylov method applies. ``stencil`` is the matrix-free form of ``matrix`` (same
+    faces), what the batched solvers apply on the grid; None for an arbitrary matrix.
     """
 
     matrix: sp.csr_matrix
@@ -31,6 +34,7 @@ class LinearSystem:
     definite: bool = True
     index: int = -1
     seed: int = -1
+    stencil: Stencil | None = None
 
     @property
     def size(self) -> int:

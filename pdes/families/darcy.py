@@ -10,7 +10,7 @@ from .._errors import PDEError
 from .._features import low_mode_features
 from .._grid import as_field
 from .._random_fields import decaying_coefficients, gaussian_random_field, sine_series
-from .._stencils import FACE_MEANS, diffusion_matrix
+from .._stencils import FACE_MEANS, Stencil, diffusion_faces, stencil_matrix
 from .._system import LinearSystem
 from ._base import Family
 
@@ -84,11 +84,10 @@ class Darcy(Family):
             self._options["forcing"] if forcing is None else forcing, self._grid, "forcing"
         )
         fields = {"coefficient": a, "forcing": f} if self._random_forcing else {"coefficient": a}
+        stencil = Stencil(diffusion_faces(self._grid, a, self._options["face_mean"]))
         return LinearSystem(
-            matrix=diffusion_matrix(self._grid, a, self._options["face_mean"]),
-            rhs=f.ravel(),
-            grid=self.grid,
-            fields=fields,
+            matrix=stencil_matrix(stencil), rhs=f.ravel(), grid=self.grid, fields=fields,
+            stencil=stencil,
         )
 
     def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:

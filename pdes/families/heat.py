@@ -14,7 +14,7 @@ from .._errors import PDEError
 from .._grid import as_field
 from .._random_fields import decaying_coefficients, sine_series
 from .._spectral import laplacian_eigenvalues, sine_transform
-from .._stencils import laplacian
+from .._stencils import Stencil, diffusion_faces, laplacian, stencil_matrix
 from .._system import LinearSystem
 from ._base import DEFAULT_GRID, Family
 
@@ -72,6 +72,11 @@ class Heat(Family):
     @cached_property
     def laplacian(self) -> sp.csr_matrix:
         return laplacian(self._grid)
+
+    @cached_property
+    def unit_faces(self) -> tuple[np.ndarray, ...]:
+        """The Laplacian's faces (1/h^2): the step's stencil scales them by dt/2 kappa."""
+        return diffusion_faces(self._grid, np.ones(self.grid))
 
     def features(self, index: int, seed: int) -> np.ndarray:
         """[kappa, t] straight from the parameters: no trajectory stepping."""
@@ -131,14 +136,14 @@ class Heat(Family):
     def _assemble(self, *, initial: Any, kappa: Any, time: Any = 0.0) -> LinearSystem:
         u = as_field(initial, self._grid, "initial")
         kappa, time = _scalar("kappa", kappa, positive=True), _scalar("time", time)
-        half = 0.5 * self._options["dt"] * kappa * self.laplacian
-        identity = sp.identity(u.size, format="csr")
-        matrix = (identity + half).tocsr()
-        matrix.sort_indices()
-        rhs = u.ravel() - half @ u.ravel() + self._options["dt"] * self._options["forcing"]
+        scale = 0.5 * self._options["dt"] * kappa
+        stencil = Stencil(tuple(scale * f for f in self.unit_faces), reaction=1.0)
+        rhs = u.ravel() - scale * (self.laplacian @ u.ravel())
+        rhs += self._options["dt"] * self._options["forcing"]
         params = {"kappa": kappa, "time": time}
         return LinearSystem(
-            matrix=matrix,
+            matrix=stencil_matrix(stencil),
+            stencil=stencil,
             rhs=rhs,
             grid=self.grid,
             fields={"initial": u},

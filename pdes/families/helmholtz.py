@@ -6,9 +6,9 @@ from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._errors import PDEError
+from .._stencils import Stencil, stencil_matrix
 from .._system import LinearSystem
 from .darcy import Darcy
 
@@ -39,8 +39,8 @@ class Helmholtz(Darcy):
     def _assemble(self, *, coefficient: Any, wavenumber: Any, forcing: Any = None) -> LinearSystem:
         k = _wavenumber(wavenumber)
         system = self._medium_system(coefficient, forcing)
-        system.matrix = (system.matrix - k**2 * sp.identity(system.size, format="csr")).tocsr()
-        system.matrix.sort_indices()
+        system.stencil = Stencil(system.stencil.faces, reaction=-(k**2))
+        system.matrix = stencil_matrix(system.stencil)
         system.params = {"wavenumber": k}
         system.features = self._featurise({**system.fields, "wavenumber": k})
         system.definite = False

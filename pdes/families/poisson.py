@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from .._features import laplace_solution_modes
 from .._grid import as_field
 from .._random_fields import chebyshev_series, decaying_coefficients, sine_series
-from .._stencils import dirichlet_rhs, laplacian
+from .._stencils import Stencil, diffusion_faces, dirichlet_rhs, stencil_matrix
 from .._system import LinearSystem
 from ._base import Family
 
@@ -38,8 +38,12 @@ class Poisson(Family):
         self._integer("modes", 1)
 
     @cached_property
+    def stencil(self) -> Stencil:
+        return Stencil(diffusion_faces(self._grid, np.ones(self.grid)))
+
+    @cached_property
     def matrix(self) -> sp.csr_matrix:
-        return laplacian(self._grid)
+        return stencil_matrix(self.stencil)
 
     def boundary_field(self, g: Callable[..., np.ndarray]) -> np.ndarray:
         """The ``boundary`` field of Dirichlet data g(x, y[, z]) (vectorised over arrays)."""
@@ -66,6 +70,7 @@ class Poisson(Family):
             grid=self.grid,
             fields=fields,
             features=self._featurise(fields),
+            stencil=self.stencil,
         )
 
     def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
