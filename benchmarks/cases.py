@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CASES", "Case", "bench_row", "petsc_solvers", "select"]
+__all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
+SUITES = ("quick", "full", "gpu", "surrogate")
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,22 @@ class Case:
     suites: tuple[str, ...] = ("full",)
     order: str = "greedy"  # "none" for sequences by nature (a heat trajectory)
     kind: str = "solvers"  # "surrogate": generate, train under a time budget, evaluate
+    n_cpu: int = 0  # samples when no GPU is present (the gpu suite's CPU rows); 0: n
 
 
 CASES: dict[str, Case] = {c.name: c for c in (
     Case("darcy-100", "darcy", (100, 100), 50, 1e-8, suites=("quick", "full")),
     Case("darcy-200", "darcy", (200, 200), 100, 1e-8),
+    Case("darcy-400", "darcy", (400, 400), 20, 1e-8),
+    # the gpu suite (issue 7): samples/s of every engine per device; smaller n on a CPU
+    Case("darcy-256", "darcy", (256, 256), 1024, 1e-8, suites=("gpu",), n_cpu=32),
+    Case("darcy-512", "darcy", (512, 512), 256, 1e-8, suites=("gpu",), n_cpu=8),
+    Case("darcy-1024", "darcy", (1024, 1024), 64, 1e-8, suites=("gpu",), n_cpu=4),
+    Case("helmholtz-256", "helmholtz", (256, 256), 256, 1e-7, suites=("gpu",), n_cpu=16),
+    Case("poisson-512", "poisson", (512, 512), 256, 1e-10, suites=("gpu",), n_cpu=16),
+    Case("heat-256", "heat", (256, 256), 1024, 1e-8,
+         {"kappa": "schedule", "trajectory": True, "dt": 5e-3}, suites=("gpu",), order="none",
+         n_cpu=64),
     Case("helmholtz-100", "helmholtz", (100, 100), 50, 1e-7, suites=("quick", "full")),
     Case("poisson-128", "poisson", (128, 128), 50, 1e-10, suites=("quick", "full")),
     Case("heat-100", "heat", (100, 100), 200, 1e-8,
@@ -43,10 +55,11 @@ CASES: dict[str, Case] = {c.name: c for c in (
 
 def bench_row(case: Case, suite: str, solver: str, *, ms_per_sample: float,
               iterations_mean: float, max_residual: float, converged_all: bool, device: str,
-              extra: dict[str, Any]) -> dict[str, Any]:
+              extra: dict[str, Any], n: int | None = None) -> dict[str, Any]:
     """One row of results.json, in the schema of BENCHMARKS.md (the one place it is spelled)."""
     return {"suite": suite, "case": case.name, "family": case.family, "grid": list(case.grid),
-            "n": case.n, "tol": case.tol, "solver": solver, "ms_per_sample": float(ms_per_sample),
+            "n": case.n if n is None else n, "tol": case.tol, "solver": solver,
+            "ms_per_sample": float(ms_per_sample),
             "iterations_mean": float(iterations_mean), "max_residual": float(max_residual),
             "converged_all": bool(converged_all), "device": device, "extra": extra}
 
@@ -75,6 +88,6 @@ def select(suite: str, names: list[str] | None) -> list[Case]:
         if unknown:
             raise ValueError(f"unknown bench case {unknown[0]!r}; choose from {', '.join(CASES)}")
         return [CASES[n] for n in names]
-    if suite not in ("quick", "full", "surrogate"):
-        raise ValueError(f"--suite must be quick, full or surrogate, got {suite!r}")
+    if suite not in SUITES:
+        raise ValueError(f"--suite must be one of {', '.join(SUITES)}, got {suite!r}")
     return [c for c in CASES.values() if suite in c.suites]

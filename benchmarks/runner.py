@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 import pdes
 import solvers
@@ -25,9 +26,10 @@ __all__ = ["SolverRun", "ablation_runs", "run_case", "run_suite", "solver_runs"]
 
 log = logging.getLogger(__name__)
 # A solver that has not finished a case within this budget stops; its row says so.
-BUDGET_SECONDS = {"quick": 8.0, "full": 45.0}
+BUDGET_SECONDS = {"quick": 8.0, "full": 45.0, "gpu": 60.0}
 QUICK_PETSC = {"petsc:gmres+ilu", "petsc:cg+icc", "petsc:cg+gamg", "petsc:minres+none",
                "petsc:lu", "petsc:cholesky"}
+GPU_PETSC = {"petsc:cg+gamg", "petsc:lu"}  # the CPU references of the gpu suite
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,16 @@ def solver_runs(case: Case, sample: pdes.LinearSystem, suite: str) -> list[Solve
     ``quick`` keeps the strongest PETSc references (preconditioned Krylov, GAMG, direct)
     and leaves the unpreconditioned ones and the ablation to ``full``.
     """
+    keep = {"quick": QUICK_PETSC, "gpu": GPU_PETSC}.get(suite)
     runs = [SolverRun(name, name, opts) for name, opts in
-            petsc_solvers(sample.symmetric, sample.definite)
-            if suite != "quick" or name in QUICK_PETSC]
-    runs.append(SolverRun("gcrodr", "gcrodr"))
+            petsc_solvers(sample.symmetric, sample.definite) if keep is None or name in keep]
+    if suite != "gpu":
+        runs.append(SolverRun("gcrodr", "gcrodr"))
     if sample.symmetric and sample.definite:
         runs.append(SolverRun("rcg", "rcg", sorted_order=True))
+    runs.append(SolverRun("batched", "batched", sorted_order=True))
     runs.append(SolverRun("skr", "skr", sorted_order=True))
+    runs.append(SolverRun("skr[factor]", "skr", {"engine": "factor"}, sorted_order=True))
     if suite != "quick":
         runs += ablation_runs()
     return runs
@@ -72,7 +77,8 @@ def run_case(case: Case, suite: str, only: list[str] | None = None,
              budget: float | None = None) -> list[dict[str, Any]]:
     """Solve the case's systems with every run (or those labelled in ``only``); a row each."""
     family = pdes.get(case.family, grid=case.grid, **case.family_options)
-    systems = [family.sample(i, seed=0) for i in range(case.n)]
+    n = case.n if torch.cuda.is_available() or not case.n_cpu else case.n_cpu
+    systems = [family.sample(i, seed=0) for i in range(n)]
     features = np.stack([s.features for s in systems])
     candidates = solver_runs(case, systems[0], "full" if only else suite)
     runs = [r for r in candidates if not only or r.label in only]
@@ -107,10 +113,11 @@ def _measure(case: Case, suite: str, run: SolverRun, systems, features, budget: 
     residuals = np.array([r.residual for r in results])
     converged = all(r.converged for r in results) and measured == len(systems)
     return bench_row(
-        case, suite, run.label, ms_per_sample=1e3 * elapsed / measured,
+        case, suite, run.label, n=len(systems), ms_per_sample=1e3 * elapsed / measured,
         iterations_mean=np.mean([r.iterations for r in results]),
         max_residual=residuals.max(), converged_all=converged, device=",".join(sorted(devices)),
-        extra={"measured": measured, "failed": int(sum(not r.converged for r in results)),
+        extra={"samples_per_s": measured / elapsed, "measured": measured,
+               "failed": int(sum(not r.converged for r in results)),
                "stopped_by_budget": measured < len(systems), "budget_s": budget,
                "order": case.order if run.sorted_order else "none",
                "options": {k: str(v) for k, v in run.options.items()}})

@@ -80,7 +80,8 @@ def stencil_matrix(stencil: Stencil) -> sp.csr_matrix:
     rows, cols, values = [index.ravel()], [index.ravel()], [stencil.diagonal().ravel()]
     for axis, face in enumerate(stencil.faces):
         inner = _along(axis, face.ndim, (1, -1), face).ravel()
-        lo, hi = _along(axis, len(shape), (0, -1), index), _along(axis, len(shape), (1, None), index)
+        lo = _along(axis, len(shape), (0, -1), index)
+        hi = _along(axis, len(shape), (1, None), index)
         rows += [lo.ravel(), hi.ravel()]
         cols += [hi.ravel(), lo.ravel()]
         values += [-inner, -inner]

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from pdes import Stencil
+from pdes import Stencil, SystemBatch
 
-__all__ = ["StencilOperator", "lane_dot", "lane_norm"]
+__all__ = ["StencilOperator", "lane_dot", "lane_norm", "stack_stencils"]
 
 
 def lane_dot(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -26,6 +26,19 @@ def lane_norm(u: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(u.flatten(1), dim=1)
 
 
+def stack_stencils(stencils: Sequence[Stencil], device: torch.device | str = "cpu",
+                   dtype: torch.dtype = torch.float64) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """(faces, reaction) of B host stencils on one grid, stacked on ``device``."""
+    grid = stencils[0].grid
+    if any(s.grid != grid for s in stencils):
+        raise ValueError("every lane of a StencilOperator must share one grid")
+    faces = [torch.as_tensor(np.stack([s.faces[d] for s in stencils]), dtype=dtype,
+                             device=device) for d in range(len(grid))]
+    reaction = torch.as_tensor(np.stack([np.broadcast_to(s.reaction, grid) for s in stencils]),
+                               dtype=dtype, device=device)
+    return faces, reaction
+
+
 class StencilOperator:
     """A_j u_j = -sum_d D_d^T (F_jd D_d u_j) + c_j u_j for every lane j, on (B, *grid) tensors.
 
@@ -34,26 +47,33 @@ class StencilOperator:
     can be replaced in place (``load``) while the others keep iterating.
     """
 
-    def __init__(self, faces: Sequence[torch.Tensor], reaction: torch.Tensor):
+    def __init__(self, faces: Sequence[torch.Tensor], reaction: torch.Tensor,
+                 diagonal: torch.Tensor | None = None):
         self.faces = list(faces)
         self.reaction = reaction
         self.ndim = len(self.faces)
         self.grid = tuple(int(s) for s in reaction.shape[1:])
-        self._refresh()
+        self.inner = [f.narrow(d + 1, 1, f.shape[d + 1] - 2) for d, f in enumerate(self.faces)]
+        if diagonal is None:
+            self._refresh()
+        else:
+            self.diagonal = diagonal
 
     @classmethod
     def from_stencils(cls, stencils: Sequence[Stencil], device: torch.device | str = "cpu",
                       dtype: torch.dtype = torch.float64) -> StencilOperator:
         """Stack the stencils of B systems (same grid) onto ``device``: a few arrays per lane."""
-        grid = stencils[0].grid
-        if any(s.grid != grid for s in stencils):
-            raise ValueError("every lane of a StencilOperator must share one grid")
-        faces = [torch.as_tensor(np.stack([s.faces[d] for s in stencils]), dtype=dtype,
-                                 device=device) for d in range(len(grid))]
-        reaction = torch.as_tensor(
-            np.stack([np.broadcast_to(s.reaction, grid) for s in stencils]), dtype=dtype,
-            device=device)
-        return cls(faces, reaction)
+        return cls(*stack_stencils(stencils, device, dtype))
+
+    @classmethod
+    def from_batch(cls, batch: SystemBatch) -> StencilOperator:
+        """The operator of a ``pdes.SystemBatch``, already on its device: no host traffic.
+
+        The faces are copied (a batch may hold broadcast views), so refilling a lane with
+        ``load`` never alters the batch.
+        """
+        return cls([f.clone(memory_format=torch.contiguous_format) for f in batch.faces],
+                   batch.reaction.clone(memory_format=torch.contiguous_format))
 
     @property
     def batch(self) -> int:
@@ -67,23 +87,27 @@ class StencilOperator:
     def dtype(self) -> torch.dtype:
         return self.reaction.dtype
 
-    def _refresh(self) -> None:
+    def _refresh(self, lanes: torch.Tensor | slice = slice(None)) -> None:
         """Derived per-lane data: the diagonal and the interior faces (coupling weights)."""
-        diagonal = self.reaction.clone()
-        self.inner = []
+        diagonal = self.reaction[lanes].clone()
         for d, face in enumerate(self.faces):
             n = face.shape[d + 1]
-            diagonal += face.narrow(d + 1, 0, n - 1) + face.narrow(d + 1, 1, n - 1)
-            self.inner.append(face.narrow(d + 1, 1, n - 2))
-        self.diagonal = diagonal
+            diagonal += face[lanes].narrow(d + 1, 0, n - 1) + face[lanes].narrow(d + 1, 1, n - 1)
+        if isinstance(lanes, slice):
+            self.diagonal = diagonal
+        else:
+            self.diagonal[lanes] = diagonal
 
-    def load(self, lane: int, stencil: Stencil) -> None:
-        """Put ``stencil`` into ``lane`` (the slot of a converged system)."""
-        for d, face in enumerate(self.faces):
-            face[lane] = torch.as_tensor(stencil.faces[d], dtype=self.dtype)
-        self.reaction[lane] = torch.as_tensor(np.broadcast_to(stencil.reaction, self.grid),
-                                              dtype=self.dtype)
-        self._refresh()
+    def load(self, lanes: torch.Tensor, faces: Sequence[torch.Tensor],
+             reaction: torch.Tensor) -> None:
+        """Put new systems (stacked ``faces``/``reaction``) into ``lanes``, others untouched.
+
+        How a converged lane's slot is refilled with the next system of its chain.
+        """
+        for face, new in zip(self.faces, faces, strict=True):
+            face[lanes] = new.to(face)
+        self.reaction[lanes] = reaction.to(self.reaction)
+        self._refresh(lanes)
 
     def __call__(self, u: torch.Tensor) -> torch.Tensor:
         """A u for every lane; ``u`` is (B, *grid)."""
@@ -97,4 +121,5 @@ class StencilOperator:
 
     def select(self, lanes: torch.Tensor) -> StencilOperator:
         """The operator of a subset of lanes (a view for a preconditioner or a check)."""
-        return StencilOperator([f[lanes] for f in self.faces], self.reaction[lanes])
+        return StencilOperator([f[lanes] for f in self.faces], self.reaction[lanes],
+                               self.diagonal[lanes])

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from itertools import chain
+
 from pdes import LinearSystem
 
+from .._base import SolverError, SolveResult
 from ._common import RecyclingSolver
+from ._torch_sparse import resolve_device
 
-__all__ = ["GCRODR", "SKR", "RecycledCG"]
+__all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins"]
+
+ENGINES = ("auto", "factor", "batched")
+# Measured with `pdeforge bench` on the 2-core CPU (README): the batched lanes with the
+# spectral preconditioner beat the reused sparse factor for variable-coefficient SPD systems
+# from this many unknowns on; constant-coefficient operators are one DST pair at any size.
+BATCHED_MIN_UNKNOWNS = 0
+
+
+def batched_wins(system: LinearSystem, device: str) -> bool:
+    """Whether ``skr``'s engine ``auto`` solves sequences like ``system`` in batched lanes.
+
+    Always on a GPU (the factor lives on the host), never without a stencil; on the CPU
+    for SPD systems (exact DST for constant coefficients, DST-preconditioned CG otherwise)
+    of at least ``BATCHED_MIN_UNKNOWNS`` unknowns. Indefinite systems keep the factor on
+    the CPU: complex-shifted GMRES needs ~30 iterations there.
+    """
+    if system.stencil is None:
+        return False
+    if resolve_device(device).type != "cpu":
+        return True
+    return system.symmetric and system.definite and system.size >= BATCHED_MIN_UNKNOWNS
 
 
 class GCRODR(RecyclingSolver):
@@ -60,8 +86,16 @@ class SKR(RecyclingSolver):
         k: int = 20,
         preconditioner: str = "factor",
         recycle: bool | str = "auto",
+        engine: str = "auto",
+        batch: int = 0,
         **options,
     ):
+        if engine not in ENGINES:
+            raise SolverError(f"engine must be one of {ENGINES}, got {engine!r}")
+        if not isinstance(batch, int) or batch < 0:
+            raise SolverError(f"batch must be an int >= 0 (0: automatic), got {batch!r}")
+        self.engine = engine
+        self.batch = batch
         super().__init__(
             tol=tol,
             max_iterations=max_iterations,
@@ -72,6 +106,31 @@ class SKR(RecyclingSolver):
             recycle=recycle,
             **options,
         )
+
+    def options(self) -> dict:
+        return {**super().options(), "engine": self.engine, "batch": self.batch}
+
+    def solve_sequence(self, systems: Iterable[LinearSystem]) -> Iterator[SolveResult]:
+        """Batched lanes where they win (``batched_wins``), else the reused-factor chain."""
+        systems = iter(systems)
+        first = next(systems, None)
+        if first is None:
+            return
+        systems = chain([first], systems)
+        engine = self.engine
+        if engine == "auto":
+            engine = "batched" if batched_wins(first, self.device) else "factor"
+        if engine == "factor":
+            yield from super().solve_sequence(systems)
+            return
+        from ..batched import BatchedSolver
+
+        solver = BatchedSolver(tol=self.tol, max_iterations=self.max_iterations,
+                               device=self.device, batch=self.batch,
+                               warm_start=self.warm_start)
+        for result in solver.solve_sequence(systems):
+            result.info["engine"] = "batched"
+            yield result
 
     def _recycles(self, method: str) -> bool:
         if self.recycle == "auto":

@@ -1,0 +1,136 @@
+"""Lanes: B systems solved at once, lane j walking chain j of a sorted sequence.
+
+``Lanes`` owns what every batched method shares: the stacked operator, right-hand sides and
+iterates of the B slots, the chain each slot walks, refilling a slot whose system is done
+with the next system of its chain (warm-started from the solution it leaves), compacting
+the batch when chains run dry, and the TRUE residual check that decides "done".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ._operators import StencilOperator, lane_norm
+
+__all__ = ["LaneResult", "Lanes", "Loader", "make_chains"]
+
+# loader(items) -> (faces per axis stacked (k, ...), reaction (k, *grid), rhs (k, *grid))
+Loader = Callable[[Sequence[int]], tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]]
+
+
+def make_chains(n: int, lanes: int, layout: str = "contiguous") -> list[list[int]]:
+    """Cut positions 0..n-1 of a sorted sequence into ``lanes`` chains.
+
+    ``contiguous``: lane j walks a contiguous run, so every system warm-starts from its
+    sorted neighbour (asynchronous methods such as PCG, whose lanes refill independently).
+    ``interleaved``: lane j takes positions j, j+B, ..., so the B systems in flight at once
+    are neighbours (lock-step methods such as restarted GMRES waste less on waiting lanes).
+    """
+    lanes = max(1, min(lanes, n))
+    if layout == "interleaved":
+        return [list(range(j, n, lanes)) for j in range(lanes)]
+    if layout != "contiguous":
+        raise ValueError(f"chain layout must be contiguous or interleaved, got {layout!r}")
+    bounds = [round(j * n / lanes) for j in range(lanes + 1)]
+    return [list(range(bounds[j], bounds[j + 1])) for j in range(lanes)]
+
+
+@dataclass
+class LaneResult:
+    """One system's outcome: solution on the host, iterations, TRUE relative residual."""
+
+    x: torch.Tensor
+    iterations: int
+    residual: float
+
+
+class Lanes:
+    """The state of B slots; a Krylov method updates ``x``/``r`` and calls ``settle``."""
+
+    def __init__(self, chains: list[list[int]], load: Loader, tol: float, warm_start: bool,
+                 max_iterations: int):
+        self.chains = [list(c) for c in chains if c]
+        self.position = [0] * len(self.chains)
+        self.load = load
+        self.tol = tol
+        self.warm_start = warm_start
+        self.max_iterations = max_iterations
+        self.results: dict[int, LaneResult] = {}
+        faces, reaction, self.b = load([c[0] for c in self.chains])
+        self.op = StencilOperator(faces, reaction)
+        self.x = torch.zeros_like(self.b)
+        self.iterations = torch.zeros(len(self.chains), dtype=torch.int64, device=self.b.device)
+        self._targets()
+
+    @property
+    def batch(self) -> int:
+        return len(self.chains)
+
+    def item(self, lane: int) -> int:
+        return self.chains[lane][self.position[lane]]
+
+    def _targets(self) -> None:
+        norm = lane_norm(self.b)
+        self.target = self.tol * torch.where(norm > 0, norm, torch.ones_like(norm))
+
+    def residual(self, lanes: torch.Tensor | slice = slice(None)) -> torch.Tensor:
+        """TRUE residual b - A x of the given lanes (the whole batch by default)."""
+        if isinstance(lanes, slice):
+            return self.b - self.op(self.x)
+        return self.b[lanes] - self.op.select(lanes)(self.x[lanes])
+
+    def settle(self, candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Check ``candidates`` (bool (B,)) on the TRUE residual; record and refill the done.
+
+        Returns (refilled lanes, lagging lanes): the caller restarts both from their true
+        residual (a new system, or a recursive residual that drifted from the true one).
+        A lane past ``max_iterations`` is recorded as it stands (not converged).
+        """
+        lanes = candidates.nonzero().flatten()
+        if lanes.numel() == 0:
+            empty = lanes
+            return empty, empty
+        true = lane_norm(self.residual(lanes))
+        spent = self.iterations[lanes] >= self.max_iterations
+        done = (true <= self.target[lanes]) | spent
+        rel = (true / (self.target[lanes] / self.tol)).tolist()
+        refill, lagging = [], lanes[~done].tolist()
+        for lane, ok, value in zip(lanes.tolist(), done.tolist(), rel, strict=True):
+            if not ok:
+                continue
+            self.results[self.item(lane)] = LaneResult(
+                self.x[lane].cpu().clone(), int(self.iterations[lane]), float(value))
+            self.position[lane] += 1
+            refill.append(lane)
+        moving = [lane for lane in refill if self.position[lane] < len(self.chains[lane])]
+        if moving:
+            index = torch.tensor(moving, device=self.b.device)
+            faces, reaction, b = self.load([self.item(lane) for lane in moving])
+            self.op.load(index, faces, reaction)
+            self.b[index] = b.to(self.b)
+            if not self.warm_start:
+                self.x[index] = 0
+            self.iterations[index] = 0
+            self._targets()
+        device = self.b.device
+        return torch.tensor(moving, dtype=torch.int64, device=device), torch.tensor(
+            lagging, dtype=torch.int64, device=device)
+
+    def finished(self) -> torch.Tensor:
+        """Lanes whose chain is exhausted (bool (B,))."""
+        return torch.tensor([p >= len(c) for p, c in zip(self.position, self.chains,
+                                                          strict=True)], device=self.b.device)
+
+    def compact(self, keep: torch.Tensor, *state: torch.Tensor) -> list[torch.Tensor]:
+        """Drop exhausted lanes from the batch; returns ``state`` tensors restricted to ``keep``."""
+        index = keep.nonzero().flatten()
+        kept = index.tolist()
+        self.chains = [self.chains[j] for j in kept]
+        self.position = [self.position[j] for j in kept]
+        self.op = self.op.select(index)
+        self.b, self.x = self.b[index], self.x[index]
+        self.iterations, self.target = self.iterations[index], self.target[index]
+        return [s[index] for s in state]

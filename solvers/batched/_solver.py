@@ -1,0 +1,183 @@
+"""The registered ``batched`` solver: a sorted sequence solved B lanes at a time on a device."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from pdes import LinearSystem
+
+from .._base import Solver, SolverError, SolveResult
+from ..recycling._torch_sparse import resolve_device
+from ._krylov import direct_lanes, gmres_lanes, pcg_lanes
+from ._lanes import Lanes, make_chains
+from ._operators import stack_stencils
+from ._spectral import SpectralPreconditioner
+
+__all__ = ["BatchedSolver", "Jacobi", "PRECONDITIONERS", "default_batch"]
+
+log = logging.getLogger(__name__)
+PRECONDITIONERS = ("spectral", "jacobi", "none")
+METHODS = ("auto", "cg", "gmres")
+# float64 vectors a lane holds at once: PCG's x, r, z, p, q, b, faces, reaction, temporaries;
+# GMRES(m) twice as many per basis vector when the complex shift is on.
+_PCG_VECTORS = 16
+
+
+def default_batch(device: torch.device, unknowns: int, n: int) -> int:
+    """Lanes at once: fill a GPU (~2^24 unknowns in flight); a few on the CPU.
+
+    On the 2-core CPU the batch only amortises per-iteration Python work (memory-bound
+    kernels gain nothing from more lanes), so 8 lanes suffice.
+    """
+    if device.type == "cpu":
+        return max(1, min(n, 8))
+    return max(1, min(n, 1024, (1 << 24) // max(unknowns, 1)))
+
+
+class Identity:
+    """No preconditioner (M = I): the comparison row of plain CG/GMRES on lanes."""
+
+    def __init__(self, op) -> None:
+        self.op = op
+
+    def update(self, lanes) -> None:
+        """Nothing per lane."""
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        return r
+
+
+class Jacobi(Identity):
+    """M = diag(A) per lane."""
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        return r / self.op.diagonal
+
+
+_FACTORIES = {"spectral": SpectralPreconditioner, "jacobi": Jacobi, "none": Identity}
+
+
+class BatchedSolver(Solver):
+    """B lanes at once, matrix-free on the grid, each lane walking a chain of the sorted order.
+
+    ``method="auto"``: PCG for SPD systems, GMRES(``restart``) otherwise. The ``spectral``
+    preconditioner is the DST inverse of the lane's constant-coefficient part (exact for
+    poisson and heat: one iteration), diagonally scaled for variable coefficients, with the
+    complex shift ``shift`` * k^2 for indefinite (Helmholtz) lanes. ``batch=0`` picks the
+    lane count from the device; on CUDA it is capped by the free memory (logged).
+    """
+
+    name = "batched"
+
+    def __init__(self, tol: float = 1e-8, max_iterations: int = 10000, device: str = "auto",
+                 batch: int = 0, preconditioner: str = "spectral", method: str = "auto",
+                 restart: int = 30, shift: float = 0.5, check_every: int = 0,
+                 warm_start: bool = True):
+        super().__init__(tol=tol, max_iterations=max_iterations, device=device)
+        if not isinstance(batch, int) or batch < 0:
+            raise SolverError(f"batch must be an int >= 0 (0: automatic), got {batch!r}")
+        if preconditioner not in PRECONDITIONERS:
+            raise SolverError(f"preconditioner must be one of {PRECONDITIONERS}, "
+                              f"got {preconditioner!r}")
+        if method not in METHODS:
+            raise SolverError(f"method must be one of {METHODS}, got {method!r}")
+        if restart < 1 or check_every < 0 or not shift >= 0:
+            raise SolverError("need restart >= 1, check_every >= 0 and shift >= 0")
+        self.batch = batch
+        self.preconditioner = preconditioner
+        self.method = method
+        self.restart = int(restart)
+        self.shift = float(shift)
+        self.check_every = int(check_every)
+        self.warm_start = bool(warm_start)
+        resolve_device(device)
+
+    def options(self) -> dict[str, Any]:
+        keys = ("batch", "preconditioner", "method", "restart", "shift", "check_every",
+                "warm_start")
+        return {**super().options(), **{k: getattr(self, k) for k in keys}}
+
+    def _solve(self, system: LinearSystem, x0: np.ndarray | None) -> tuple[np.ndarray, int, dict]:
+        result = next(iter(self._run([system], x0)))
+        return result.x, result.iterations, result.info
+
+    def solve_sequence(self, systems: Iterable[LinearSystem]) -> Iterator[SolveResult]:
+        """Solve the whole (sorted) sequence in lanes; yield results in input order."""
+        systems = list(systems)
+        for system, result in zip(systems, self._run(systems, None), strict=True):
+            yield _checked(system, result, self.tol)
+
+    def _run(self, systems: Sequence[LinearSystem], x0: np.ndarray | None) -> list[SolveResult]:
+        if not systems:
+            return []
+        if any(s.stencil is None for s in systems):
+            raise SolverError("the batched solver needs systems with a stencil (pdes families)")
+        device = resolve_device(self.device)
+        start = time.perf_counter()
+        method = self._method(systems[0])
+        unknowns = int(np.prod(systems[0].grid))
+        batch = self.batch or default_batch(device, unknowns, len(systems))
+        batch = _fit_memory(device, batch, unknowns, method, self.restart)
+        chains = make_chains(len(systems), batch,
+                             "contiguous" if method == "cg" else "interleaved")
+
+        def load(items: Sequence[int]):
+            faces, reaction = stack_stencils([systems[i].stencil for i in items], device)
+            rhs = torch.as_tensor(np.stack([systems[i].rhs.reshape(systems[i].grid)
+                                            for i in items]), device=device)
+            return faces, reaction, rhs
+
+        lanes = Lanes(chains, load, self.tol, self.warm_start, self.max_iterations)
+        if x0 is not None:
+            lanes.x[0] = torch.as_tensor(x0.reshape(systems[0].grid), device=device)
+        factory = self._factory(method)
+        check = self.check_every or (1 if device.type == "cpu" else 4)
+        if method == "cg":
+            if self.preconditioner == "spectral" and direct_lanes(lanes, factory):
+                method = "direct"
+            pcg_lanes(lanes, factory, check)  # whatever the direct solves left (usually none)
+        else:
+            gmres_lanes(lanes, factory, self.restart, check)
+        seconds = (time.perf_counter() - start) / len(systems)
+        info = {"method": method, "preconditioner": self.preconditioner, "lanes": len(chains),
+                "device": str(device)}
+        return [SolveResult(lanes.results[i].x.numpy().reshape(-1), lanes.results[i].iterations,
+                            lanes.results[i].residual, seconds, False, dict(info))
+                for i in range(len(systems))]
+
+    def _method(self, system: LinearSystem) -> str:
+        if self.method != "auto":
+            return self.method
+        return "cg" if system.symmetric and system.definite else "gmres"
+
+    def _factory(self, method: str):
+        if self.preconditioner == "spectral" and method == "gmres":
+            return lambda op: SpectralPreconditioner(op, shift=self.shift)
+        return _FACTORIES[self.preconditioner]
+
+
+def _checked(system: LinearSystem, result: SolveResult, tol: float) -> SolveResult:
+    """The TRUE residual from the system's own CSR matrix decides ``converged``."""
+    result.residual = system.relative_residual(result.x)
+    result.converged = bool(np.isfinite(result.residual) and result.residual <= tol)
+    return result
+
+
+def _fit_memory(device: torch.device, batch: int, unknowns: int, method: str,
+                restart: int) -> int:
+    """Shrink ``batch`` to what the device's free memory holds (CUDA only), and say so."""
+    if device.type != "cuda":
+        return batch
+    vectors = _PCG_VECTORS if method == "cg" else 2 * (restart + 8)
+    free, _ = torch.cuda.mem_get_info(device)
+    fits = max(1, int(0.6 * free) // (8 * vectors * unknowns))
+    if fits < batch:
+        log.warning("batch of %d lanes does not fit in %.1f GiB free on %s: using %d",
+                    batch, free / 2**30, device, fits)
+    return min(batch, fits)
