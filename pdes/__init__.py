@@ -20,6 +20,17 @@ from ._stencils import (
 from ._system import LinearSystem
 from .families import Darcy, Family, Heat, Helmholtz, Poisson
 
+
+def __getattr__(name: str) -> object:
+    """``pdes.SystemBatch`` loads on first use: it imports torch (seconds), ``import pdes``
+    does not."""
+    if name == "SystemBatch":
+        from ._batch import SystemBatch
+
+        return SystemBatch
+    raise AttributeError(f"module 'pdes' has no attribute {name!r}")
+
+
 __all__ = [
     "FAMILIES",
     "Darcy",
@@ -31,6 +42,7 @@ __all__ = [
     "PDEError",
     "Poisson",
     "Stencil",
+    "SystemBatch",
     "chebyshev_series",
     "decaying_coefficients",
     "diffusion_faces",

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .._errors import PDEError
 from .._features import low_mode_features
 from .._grid import as_field
-from .._random_fields import decaying_coefficients, gaussian_random_field, sine_series
+from .._random_fields import (
+    decaying_coefficients,
+    gaussian_random_field,
+    grf_spectrum,
+    sine_basis,
+    sine_series,
+)
 from .._stencils import FACE_MEANS, Stencil, diffusion_faces, stencil_matrix
 from .._system import LinearSystem
 from ._base import Family
+
+if TYPE_CHECKING:
+    import torch
+
+    from .._batch import SystemBatch
 
 __all__ = ["Darcy"]
 
@@ -69,6 +80,54 @@ class Darcy(Family):
             c = decaying_coefficients(rng, RANDOM_FORCING_MODES, len(self.grid), first=1)
             inputs["forcing"] = sine_series(c, *self._grid.coordinates)
         return inputs
+
+    def _raw_draws(self, rng: np.random.Generator, noise: np.ndarray) -> dict[str, Any]:
+        """``_draw_from``'s random numbers in its order, untransformed (the device path): the
+        GRF's complex noise into ``noise`` (2, *grid), the others returned."""
+        rng.standard_normal(out=noise)
+        raw: dict[str, Any] = {}
+        if self._random_forcing:
+            raw["forcing"] = decaying_coefficients(
+                rng, RANDOM_FORCING_MODES, len(self.grid), first=1
+            )
+        return raw
+
+    def _sample_batch(self, indices: np.ndarray, seed: int, device: torch.device
+                      ) -> SystemBatch:
+        from .._batch import host_buffer
+
+        noise, staged = host_buffer((len(indices), 2, *self.grid), device)
+        draws = [self._raw_draws(self._rng(int(i), seed), noise[lane])
+                 for lane, i in enumerate(indices)]
+        return self._batch_from(staged, draws, indices, seed, device)
+
+    def _batch_from(self, noise: torch.Tensor, draws: list[dict[str, Any]], indices: np.ndarray,
+                    seed: int, device: torch.device) -> SystemBatch:
+        """The media's systems assembled on the device (subclasses add their terms)."""
+        from .. import _batch
+
+        o = self._options
+        grf = _batch.gaussian_random_fields(
+            noise, grf_spectrum(self.grid, o["alpha"], o["tau"]), device
+        )
+        if o["coefficient"] == "lognormal":
+            a = grf.exp()
+        else:
+            a = grf.new_full(grf.shape, THRESHOLD_VALUES[0]).where(grf >= 0, THRESHOLD_VALUES[1])
+        fields = {"coefficient": a}
+        if self._random_forcing:
+            coefficients = np.stack([d["forcing"] for d in draws])
+            fields["forcing"] = _batch.basis_series(coefficients, self._grid, sine_basis, device)
+        return _batch.SystemBatch(
+            faces=_batch.diffusion_faces(self._grid, a, o["face_mean"]),
+            reaction=a.new_zeros(()).expand_as(a),
+            rhs=fields["forcing"] if self._random_forcing else a.new_full(a.shape, o["forcing"]),
+            fields=fields,
+            params={},
+            indices=indices,
+            seed=seed,
+            features=_batch.low_mode_features(a.log()),
+        )
 
     def _assemble(self, *, coefficient: Any, forcing: Any = None) -> LinearSystem:
         system = self._medium_system(coefficient, forcing)

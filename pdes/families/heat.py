@@ -5,18 +5,23 @@ from __future__ import annotations
 import math
 from functools import cached_property
 from numbers import Real
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._errors import PDEError
 from .._grid import as_field
-from .._random_fields import decaying_coefficients, sine_series
+from .._random_fields import decaying_coefficients, sine_basis, sine_series
 from .._spectral import laplacian_eigenvalues, sine_transform
 from .._stencils import Stencil, diffusion_faces, laplacian, stencil_matrix
 from .._system import LinearSystem
 from ._base import DEFAULT_GRID, Family
+
+if TYPE_CHECKING:
+    import torch
+
+    from .._batch import SystemBatch
 
 __all__ = ["Heat"]
 
@@ -132,6 +137,47 @@ class Heat(Family):
         if cached:
             return max(cached, key=lambda item: item[0])
         return 0, sine_transform(self._random_state(self._parameters(0, seed)[2]))
+
+    def _sample_batch(self, indices: np.ndarray, seed: int, device: torch.device
+                      ) -> SystemBatch:
+        """States continued along the trajectory come from the host cache (exact spectral
+        steps); random states, the step's faces and its Crank-Nicolson rhs are made on the
+        device."""
+        from .. import _batch
+
+        kappa, time, states, coefficients = [], [], {}, {}
+        for lane, index in enumerate(int(i) for i in indices):
+            k, t, rng = self._parameters(index, seed)
+            kappa.append(k)
+            time.append(t)
+            if self._options["trajectory"] and index > 0:
+                states[lane] = self._state(index, seed)
+            else:
+                coefficients[lane] = decaying_coefficients(
+                    rng, self._options["modes"], len(self.grid), first=1
+                )
+        params = {"kappa": _batch.to_device(np.array(kappa), device),
+                  "time": _batch.to_device(np.array(time), device)}
+        u = params["kappa"].new_zeros((len(indices), *self.grid))
+        if states:
+            u[list(states)] = _batch.to_device(np.stack(list(states.values())), device)
+        if coefficients:
+            u[list(coefficients)] = _batch.basis_series(
+                np.stack(list(coefficients.values())), self._grid, sine_basis, device
+            )
+        scale = (0.5 * self._options["dt"] * params["kappa"]).reshape(-1, *[1] * len(self.grid))
+        rhs = u - scale * _batch.negative_laplacian(u, self._grid)
+        rhs += self._options["dt"] * self._options["forcing"]
+        return _batch.SystemBatch(
+            faces=tuple(scale * _batch.to_device(f, device) for f in self.unit_faces),
+            reaction=u.new_ones(()).expand_as(u),
+            rhs=rhs,
+            fields={"initial": u},
+            params=params,
+            indices=indices,
+            seed=seed,
+            features=np.column_stack([kappa, time]).astype(np.float64),
+        )
 
     def _assemble(self, *, initial: Any, kappa: Any, time: Any = 0.0) -> LinearSystem:
         u = as_field(initial, self._grid, "initial")

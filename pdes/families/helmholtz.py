@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -11,6 +11,11 @@ from .._errors import PDEError
 from .._stencils import Stencil, stencil_matrix
 from .._system import LinearSystem
 from .darcy import Darcy
+
+if TYPE_CHECKING:
+    import torch
+
+    from .._batch import SystemBatch
 
 __all__ = ["Helmholtz"]
 
@@ -35,6 +40,24 @@ class Helmholtz(Darcy):
         inputs = super()._draw_from(rng)
         inputs["wavenumber"] = rng.uniform(self._options["k_min"], self._options["k_max"])
         return inputs
+
+    def _raw_draws(self, rng: np.random.Generator, noise: np.ndarray) -> dict[str, Any]:
+        raw = super()._raw_draws(rng, noise)
+        raw["wavenumber"] = rng.uniform(self._options["k_min"], self._options["k_max"])
+        return raw
+
+    def _batch_from(self, noise: torch.Tensor, draws: list[dict[str, Any]], indices: np.ndarray,
+                    seed: int, device: torch.device) -> SystemBatch:
+        from .._batch import to_device
+
+        batch = super()._batch_from(noise, draws, indices, seed, device)
+        k = np.array([d["wavenumber"] for d in draws])
+        wavenumber = to_device(k, device)
+        batch.reaction = (-(wavenumber**2)).reshape(-1, *[1] * len(self.grid)).expand_as(batch.rhs)
+        batch.params = {"wavenumber": wavenumber}
+        batch.features = np.column_stack([batch.features, k / self._options["k_max"]])
+        batch.definite = False
+        return batch
 
     def _assemble(self, *, coefficient: Any, wavenumber: Any, forcing: Any = None) -> LinearSystem:
         k = _wavenumber(wavenumber)

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._features import laplace_solution_modes
 from .._grid import as_field
-from .._random_fields import chebyshev_series, decaying_coefficients, sine_series
+from .._random_fields import (
+    chebyshev_basis,
+    chebyshev_series,
+    decaying_coefficients,
+    sine_basis,
+    sine_series,
+)
 from .._stencils import Stencil, diffusion_faces, dirichlet_rhs, stencil_matrix
 from .._system import LinearSystem
 from ._base import Family
+
+if TYPE_CHECKING:
+    import torch
+
+    from .._batch import SystemBatch
 
 __all__ = ["Poisson"]
 
@@ -58,6 +69,40 @@ class Poisson(Family):
             "forcing": FORCING_SCALE * sine_series(forcing, *self._grid.coordinates),
             "boundary": self.boundary_field(lambda *x: chebyshev_series(boundary, *x)),
         }
+
+    def _sample_batch(self, indices: np.ndarray, seed: int, device: torch.device
+                      ) -> SystemBatch:
+        """``_draw``'s coefficients on the host; series, boundary field and rhs on the device.
+
+        The one operator is shared: its faces are broadcast over the lanes, not copied.
+        """
+        from .. import _batch
+
+        m, d = self._options["modes"], len(self.grid)
+        draws = []
+        for index in indices:
+            rng = self._rng(int(index), seed)
+            draws.append((decaying_coefficients(rng, m, d, first=1),
+                          decaying_coefficients(rng, m, d, first=0)))
+        forcing = FORCING_SCALE * _batch.basis_series(
+            np.stack([f for f, _ in draws]), self._grid, sine_basis, device
+        )
+        boundary = self._grid.mean_h2 * _batch.dirichlet_rhs(
+            np.stack([b for _, b in draws]), self._grid, chebyshev_basis, device
+        )
+        fields = {"forcing": forcing, "boundary": boundary}
+        rhs = self._rhs(fields)
+        return _batch.SystemBatch(
+            faces=tuple(_batch.to_device(f, device).expand(len(indices), *f.shape)
+                        for f in self.stencil.faces),
+            reaction=rhs.new_zeros(()).expand_as(rhs),
+            rhs=rhs,
+            fields=fields,
+            params={},
+            indices=indices,
+            seed=seed,
+            features=_batch.laplace_solution_modes(rhs, self._grid),
+        )
 
     def _assemble(self, *, forcing: Any, boundary: Any = 0.0) -> LinearSystem:
         fields = {
