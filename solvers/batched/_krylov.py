@@ -62,7 +62,8 @@ def _updated(M, lanes: torch.Tensor) -> torch.Tensor:
 
 
 def pcg_lanes(lanes: Lanes, preconditioner: Preconditioner, check_every: int = 1) -> None:
-    """Preconditioned CG on every lane until every chain is done (results in ``lanes``)."""
+    """Flexible preconditioned CG on every lane until every chain is done (results in
+    ``lanes``)."""
     M = preconditioner(lanes.op)
     r = lanes.residual()
     z = M(r)
@@ -88,22 +89,25 @@ def pcg_lanes(lanes: Lanes, preconditioner: Preconditioner, check_every: int = 1
                     M.update(refilled)
                 restart = torch.cat([refilled, lagging])
                 if bool(active.any()) and int(active.sum()) <= lanes.batch // 2:
-                    r, p, rz, active = lanes.compact(active, r, p, rz, active)
+                    r, z, p, rz, active = lanes.compact(active, r, z, p, rz, active)
                     M = preconditioner(lanes.op)
                     restart = torch.arange(lanes.batch, device=r.device)
                 if restart.numel():  # restarted lanes take p = z (beta = 0)
                     r[restart] = lanes.residual(restart)
                     fresh = torch.zeros_like(active)
                     fresh[restart] = True
-                    z = M(r)
+                    z_old, z = z, M(r)
                     rz_new = lane_dot(r, z)
-                    beta = torch.where(fresh | ~active, torch.zeros_like(rz), rz_new / rz)
+                    beta = torch.where(fresh | ~active, torch.zeros_like(rz),
+                                       (rz_new - lane_dot(r, z_old)) / rz)
                     p = z + beta.reshape(shape) * p
                     rz = rz_new
                     continue
-        z = M(r)
+        z_old, z = z, M(r)
         rz_new = lane_dot(r, z)
-        beta = torch.where(active, rz_new / rz, torch.zeros_like(rz))
+        # flexible (Polak-Ribiere) beta: equal to Fletcher-Reeves in exact arithmetic, and
+        # robust to a preconditioner applied in float32
+        beta = torch.where(active, (rz_new - lane_dot(r, z_old)) / rz, torch.zeros_like(rz))
         p = z + beta.reshape(shape) * p
         rz = rz_new
 

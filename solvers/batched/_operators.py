@@ -39,6 +39,15 @@ def stack_stencils(stencils: Sequence[Stencil], device: torch.device | str = "cp
     return faces, reaction
 
 
+def _diagonal(faces: Sequence[torch.Tensor], reaction: torch.Tensor) -> torch.Tensor:
+    """The operators' diagonals: reaction plus the two faces around each node, per axis."""
+    diagonal = reaction.clone()
+    for d, face in enumerate(faces):
+        n = face.shape[d + 1]
+        diagonal += face.narrow(d + 1, 0, n - 1) + face.narrow(d + 1, 1, n - 1)
+    return diagonal
+
+
 class StencilOperator:
     """A_j u_j = -sum_d D_d^T (F_jd D_d u_j) + c_j u_j for every lane j, on (B, *grid) tensors.
 
@@ -54,10 +63,7 @@ class StencilOperator:
         self.ndim = len(self.faces)
         self.grid = tuple(int(s) for s in reaction.shape[1:])
         self.inner = [f.narrow(d + 1, 1, f.shape[d + 1] - 2) for d, f in enumerate(self.faces)]
-        if diagonal is None:
-            self._refresh()
-        else:
-            self.diagonal = diagonal
+        self.diagonal = _diagonal(self.faces, reaction) if diagonal is None else diagonal
 
     @classmethod
     def from_stencils(cls, stencils: Sequence[Stencil], device: torch.device | str = "cpu",
@@ -87,27 +93,18 @@ class StencilOperator:
     def dtype(self) -> torch.dtype:
         return self.reaction.dtype
 
-    def _refresh(self, lanes: torch.Tensor | slice = slice(None)) -> None:
-        """Derived per-lane data: the diagonal and the interior faces (coupling weights)."""
-        diagonal = self.reaction[lanes].clone()
-        for d, face in enumerate(self.faces):
-            n = face.shape[d + 1]
-            diagonal += face[lanes].narrow(d + 1, 0, n - 1) + face[lanes].narrow(d + 1, 1, n - 1)
-        if isinstance(lanes, slice):
-            self.diagonal = diagonal
-        else:
-            self.diagonal[lanes] = diagonal
-
     def load(self, lanes: torch.Tensor, faces: Sequence[torch.Tensor],
              reaction: torch.Tensor) -> None:
         """Put new systems (stacked ``faces``/``reaction``) into ``lanes``, others untouched.
 
         How a converged lane's slot is refilled with the next system of its chain.
         """
+        faces = [new.to(face) for face, new in zip(self.faces, faces, strict=True)]
+        reaction = reaction.to(self.reaction)
         for face, new in zip(self.faces, faces, strict=True):
-            face[lanes] = new.to(face)
-        self.reaction[lanes] = reaction.to(self.reaction)
-        self._refresh(lanes)
+            face[lanes] = new
+        self.reaction[lanes] = reaction
+        self.diagonal[lanes] = _diagonal(faces, reaction)
 
     def __call__(self, u: torch.Tensor) -> torch.Tensor:
         """A u for every lane; ``u`` is (B, *grid)."""

@@ -13,6 +13,7 @@ import torch
 from pdes import LinearSystem
 
 from .._base import Solver, SolverError, SolveResult
+from .._threads import single_threaded
 from ..recycling._torch_sparse import resolve_device
 from ._krylov import direct_lanes, gmres_lanes, pcg_lanes
 from ._lanes import Lanes, make_chains
@@ -77,7 +78,7 @@ class BatchedSolver(Solver):
 
     def __init__(self, tol: float = 1e-8, max_iterations: int = 10000, device: str = "auto",
                  batch: int = 0, preconditioner: str = "spectral", method: str = "auto",
-                 restart: int = 30, shift: float = 0.5, check_every: int = 0,
+                 restart: int = 60, shift: float = 0.25, check_every: int = 0,
                  warm_start: bool = True):
         super().__init__(tol=tol, max_iterations=max_iterations, device=device)
         if not isinstance(batch, int) or batch < 0:
@@ -138,12 +139,13 @@ class BatchedSolver(Solver):
             lanes.x[0] = torch.as_tensor(x0.reshape(systems[0].grid), device=device)
         factory = self._factory(method)
         check = self.check_every or (1 if device.type == "cpu" else 4)
-        if method == "cg":
-            if self.preconditioner == "spectral" and direct_lanes(lanes, factory):
-                method = "direct"
-            pcg_lanes(lanes, factory, check)  # whatever the direct solves left (usually none)
-        else:
-            gmres_lanes(lanes, factory, self.restart, check)
+        with single_threaded(device):
+            if method == "cg":
+                if self.preconditioner == "spectral" and direct_lanes(lanes, factory):
+                    method = "direct"
+                pcg_lanes(lanes, factory, check)  # what the direct solves left (usually none)
+            else:
+                gmres_lanes(lanes, factory, self.restart, check)
         seconds = (time.perf_counter() - start) / len(systems)
         info = {"method": method, "preconditioner": self.preconditioner, "lanes": len(chains),
                 "device": str(device)}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -13,6 +11,7 @@ import torch
 from pdes import LinearSystem
 
 from .._base import Solver, SolverError
+from .._threads import single_threaded
 from ._gcrodr import gcrodr
 from ._precond import PreconditionerPolicy
 from ._rcg import deflated_cg
@@ -21,25 +20,6 @@ from ._torch_sparse import MatrixOperator, resolve_device, to_tensor
 __all__ = ["RecyclingSolver"]
 
 KERNELS = {"cg": deflated_cg, "gcrodr": gcrodr}
-
-
-@contextmanager
-def _single_threaded(device: torch.device) -> Iterator[None]:
-    """Run torch's CPU ops on one thread for the duration of a solve.
-
-    The Krylov loops make many small (n ~ 1e4) vector operations: threading them buys
-    nothing, and on a loaded 2-core machine the OpenMP hand-offs and spin-waits made
-    them 7x slower (and slowed BLAS calls made right after). CUDA solves are untouched.
-    """
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _direct(A: MatrixOperator, b: torch.Tensor, M, tol: float) -> torch.Tensor | None:
@@ -118,7 +98,7 @@ class RecyclingSolver(Solver):
         if not hasattr(self, "policy_"):
             self._begin_sequence()
         device = resolve_device(self.device)
-        with _single_threaded(device):
+        with single_threaded(device):
             return self._solve_on(system, x0, device)
 
     def _solve_on(

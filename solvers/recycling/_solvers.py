@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
+import numpy as np
+
 from pdes import LinearSystem
 
 from .._base import SolverError, SolveResult
@@ -14,25 +16,42 @@ from ._torch_sparse import resolve_device
 __all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins"]
 
 ENGINES = ("auto", "factor", "batched")
-# Measured with `pdeforge bench` on the 2-core CPU (README): the batched lanes with the
-# spectral preconditioner beat the reused sparse factor for variable-coefficient SPD systems
-# from this many unknowns on; constant-coefficient operators are one DST pair at any size.
-BATCHED_MIN_UNKNOWNS = 0
+# Measured on the 2-core CPU (README, "Batched lanes"): DST-preconditioned CG on lanes beats
+# the reused sparse factor for variable-coefficient SPD systems from 64^2 unknowns on (they
+# tie at 32^2); a heat step (constant coefficients) is one DST pair at any size; a fixed
+# operator (poisson) is one triangular solve with the factor, faster than a DST pair below
+# 256^2 (2.6 vs 3.3-4.2 ms at 128^2; 23 vs 16 ms at 256^2).
+BATCHED_MIN_UNKNOWNS = 64 * 64
+FIXED_OPERATOR_FACTOR_BELOW = 256 * 256
 
 
 def batched_wins(system: LinearSystem, device: str) -> bool:
     """Whether ``skr``'s engine ``auto`` solves sequences like ``system`` in batched lanes.
 
     Always on a GPU (the factor lives on the host), never without a stencil; on the CPU
-    for SPD systems (exact DST for constant coefficients, DST-preconditioned CG otherwise)
-    of at least ``BATCHED_MIN_UNKNOWNS`` unknowns. Indefinite systems keep the factor on
-    the CPU: complex-shifted GMRES needs ~30 iterations there.
+    for SPD systems by the measured thresholds above. Indefinite systems keep the factor on
+    the CPU: complex-shifted GMRES needs 12-33 iterations there (k = 5-15).
     """
     if system.stencil is None:
         return False
     if resolve_device(device).type != "cpu":
         return True
-    return system.symmetric and system.definite and system.size >= BATCHED_MIN_UNKNOWNS
+    if not (system.symmetric and system.definite):
+        return False
+    if _fixed_laplacian(system):
+        return system.size >= FIXED_OPERATOR_FACTOR_BELOW
+    return system.size >= BATCHED_MIN_UNKNOWNS or _constant_coefficients(system)
+
+
+def _constant_coefficients(system: LinearSystem) -> bool:
+    faces = system.stencil.faces
+    return all(np.all(f == f.flat[0]) for f in faces) and np.all(
+        np.asarray(system.stencil.reaction) == np.asarray(system.stencil.reaction).flat[0])
+
+
+def _fixed_laplacian(system: LinearSystem) -> bool:
+    """A scaled Laplacian with no reaction: what a family with one matrix for all samples has."""
+    return _constant_coefficients(system) and not np.any(system.stencil.reaction)
 
 
 class GCRODR(RecyclingSolver):

@@ -115,7 +115,7 @@ def test_a_lane_that_converges_early_is_left_undisturbed(device):
         return faces, reaction, _stack([systems[i] for i in items], device)
 
     lanes = Lanes([[0, 1], [2]], load, tol=1e-10, warm_start=True, max_iterations=500)
-    pcg_lanes(lanes, SpectralPreconditioner)
+    pcg_lanes(lanes, lambda op: SpectralPreconditioner(op, basis="node", precision="float64"))
     exact = spla.spsolve(easy.matrix.tocsc(), easy.rhs)
     assert lanes.results[0].iterations == 1 and lanes.results[1].iterations <= 1
     assert np.abs(lanes.results[0].x.numpy().ravel() - exact).max() < 1e-10 * np.abs(exact).max()
