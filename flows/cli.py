@@ -115,7 +115,7 @@ def _format_summary(store: str, s: dict) -> str:
 
 @app.command()
 def bench(
-    suite: Annotated[str, typer.Option(help="quick or full")] = "quick",
+    suite: Annotated[str, typer.Option(help="quick, full, gpu or surrogate")] = "quick",
     case: Annotated[list[str] | None, typer.Option(help="run only these cases")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("bench"),
     solver: Annotated[list[str] | None, typer.Option(help="run only these solvers")] = None,

@@ -6,6 +6,7 @@ Numerics live in pdes/solvers/storage; this module only wires them as Prefect ta
 from __future__ import annotations
 
 import subprocess
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -57,19 +58,19 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     family = spec.family_object()
     solver = spec.solver_object()
     dataset = storage.open_dataset(spec.out, mode="r+")
-    current: list = []
+    pulled: deque = deque()  # systems the solver has taken, not yet answered (lanes take many)
 
     def systems():
         for i in source:
-            current[:] = [family.sample(i, spec.seed)]
-            yield current[0]
+            pulled.append(family.sample(i, spec.seed))
+            yield pulled[-1]
 
     inputs: dict[str, list] = {name: [] for name in family.field_names}
     params: dict[str, list] = {name: [] for name in family.param_names}
     solution, iterations, residual, seconds, status = [], [], [], [], []
     failures: dict[int, str] = {}
     for offset, result in enumerate(solver.solve_sequence(systems())):
-        system = current[0]
+        system = pulled.popleft()  # solvers answer in input order
         for name in inputs:
             inputs[name].append(system.fields[name])
         for name in params:

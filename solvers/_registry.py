@@ -11,6 +11,7 @@ __all__ = ["get", "available"]
 
 # name -> "module:Class"; the PETSc family is handled by prefix ("petsc:<ksp>+<pc>").
 _SOLVERS: dict[str, str] = {
+    "batched": "solvers.batched:BatchedSolver",
     "gcrodr": "solvers.recycling:GCRODR",
     "rcg": "solvers.recycling:RecycledCG",
     "skr": "solvers.recycling:SKR",
