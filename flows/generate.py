@@ -6,7 +6,6 @@ Numerics live in pdes/solvers/storage; this module only wires them as Prefect ta
 from __future__ import annotations
 
 import subprocess
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -58,24 +57,17 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     family = spec.family_object()
     solver = spec.solver_object()
     dataset = storage.open_dataset(spec.out, mode="r+")
-    pulled: deque = deque()  # systems the solver has taken, not yet answered (lanes take many)
-
-    def systems():
-        for i in source:
-            pulled.append(family.sample(i, spec.seed))
-            yield pulled[-1]
-
     inputs: dict[str, list] = {name: [] for name in family.field_names}
     params: dict[str, list] = {name: [] for name in family.param_names}
     solution, iterations, residual, seconds, status = [], [], [], [], []
     failures: dict[int, str] = {}
-    for offset, result in enumerate(solver.solve_sequence(systems())):
-        system = pulled.popleft()  # solvers answer in input order
+    samples = solver.solve_samples(family, source, spec.seed)  # in order; lanes assemble on
+    for offset, (result, fields, values) in enumerate(samples):  # the device, no CSR there
         for name in inputs:
-            inputs[name].append(system.fields[name])
+            inputs[name].append(fields[name])
         for name in params:
-            params[name].append(system.params[name])
-        solution.append(result.x.reshape(system.grid))
+            params[name].append(values[name])
+        solution.append(result.x.reshape(family.grid))
         iterations.append(result.iterations)
         residual.append(result.residual)
         seconds.append(result.seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,10 @@ class Solver:
     def _end_solve(self, system: LinearSystem, result: SolveResult) -> None:
         """Hook after each solve of a sequence (keep x for warm starts, update bandits)."""
 
+    def check_problem(self, family: str, grid: tuple[int, ...]) -> None:
+        """Raise SolverError if this solver cannot serve ``family`` on ``grid`` (a learned
+        solver's model made for another family); checked before a run stores anything."""
+
     # -- the protocol ----------------------------------------------------------------
     def options(self) -> dict[str, Any]:
         """Constructor options, recorded in the dataset's attrs."""
@@ -79,6 +84,22 @@ class Solver:
         residual = system.relative_residual(x)
         converged = bool(np.isfinite(residual) and residual <= self.tol)
         return SolveResult(x, int(iterations), residual, seconds, converged, dict(info))
+
+    def solve_samples(self, family, indices: Iterable[int], seed: int
+                      ) -> Iterator[tuple[SolveResult, dict[str, np.ndarray], dict[str, float]]]:
+        """Samples ``indices`` of ``family`` (drawn with ``seed``) solved as one sequence, in
+        order: (result, input fields, params) each, what a dataset stores. Batched solvers
+        assemble on their device instead of building each system's CSR matrix here."""
+        pulled: deque[LinearSystem] = deque()  # taken by the solver, not yet answered
+
+        def systems() -> Iterator[LinearSystem]:
+            for i in indices:
+                pulled.append(family.sample(int(i), seed))
+                yield pulled[-1]
+
+        for result in self.solve_sequence(systems()):
+            system = pulled.popleft()
+            yield result, system.fields, system.params
 
     def solve_sequence(self, systems: Iterable[LinearSystem]) -> Iterator[SolveResult]:
         self._begin_sequence()

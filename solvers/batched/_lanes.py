@@ -59,8 +59,10 @@ class Lanes:
         self.warm_start = warm_start
         self.max_iterations = max_iterations
         self.results: dict[int, LaneResult] = {}
-        faces, reaction, self.b = load([c[0] for c in self.chains])
-        self.op = StencilOperator(faces, reaction)
+        faces, reaction, b = load([c[0] for c in self.chains])
+        # own contiguous copies: a batch may hold broadcast views, and refills write in place
+        self.b = b.contiguous()
+        self.op = StencilOperator([f.contiguous() for f in faces], reaction.contiguous())
         self.x = torch.zeros_like(self.b)
         self.iterations = torch.zeros(len(self.chains), dtype=torch.int64, device=self.b.device)
         self._targets()

@@ -114,19 +114,37 @@ class BatchedSolver(Solver):
         for system, result in zip(systems, self._run(systems, None), strict=True):
             yield _checked(system, result, self.tol)
 
+    def solve_samples(self, family, indices: Sequence[int], seed: int
+                      ) -> Iterator[tuple[SolveResult, dict[str, np.ndarray], dict[str, float]]]:
+        """Samples ``indices`` assembled on the device (``family.sample_batch``) as lanes need
+        them: no CSR matrix, a few arrays per refill. The residual of each result is the TRUE
+        one, ||b - A x|| / ||b|| with the matrix-free operator (equal to the CSR's to rounding)
+        in float64 on the device."""
+        if not len(indices):
+            return
+        device = resolve_device(self.device)
+        stored: dict[int, tuple[dict, dict]] = {}
+
+        def load(items: Sequence[int]):
+            batch = family.sample_batch([indices[i] for i in items], seed, device)
+            for lane, item in enumerate(items):
+                stored[item] = ({k: v[lane].cpu().numpy() for k, v in batch.fields.items()},
+                                {k: float(v[lane]) for k, v in batch.params.items()})
+            return list(batch.faces), batch.reaction, batch.rhs
+
+        probe = family.sample_batch([indices[0]], seed, device)
+        results = self._solve_lanes(len(indices), load, probe.symmetric, probe.definite,
+                                    probe.grid, device)
+        for i, result in enumerate(results):
+            result.converged = bool(np.isfinite(result.residual) and result.residual <= self.tol)
+            yield (result, *stored.pop(i))
+
     def _run(self, systems: Sequence[LinearSystem], x0: np.ndarray | None) -> list[SolveResult]:
         if not systems:
             return []
         if any(s.stencil is None for s in systems):
             raise SolverError("the batched solver needs systems with a stencil (pdes families)")
         device = resolve_device(self.device)
-        start = time.perf_counter()
-        method = self._method(systems[0])
-        unknowns = int(np.prod(systems[0].grid))
-        batch = self.batch or default_batch(device, unknowns, len(systems))
-        batch = _fit_memory(device, batch, unknowns, method, self.restart)
-        chains = make_chains(len(systems), batch,
-                             "contiguous" if method == "cg" else "interleaved")
 
         def load(items: Sequence[int]):
             faces, reaction = stack_stencils([systems[i].stencil for i in items], device)
@@ -134,9 +152,24 @@ class BatchedSolver(Solver):
                                             for i in items]), device=device)
             return faces, reaction, rhs
 
+        first = systems[0]
+        x0 = None if x0 is None else torch.as_tensor(x0.reshape(first.grid), device=device)
+        return self._solve_lanes(len(systems), load, first.symmetric, first.definite,
+                                 first.grid, device, x0)
+
+    def _solve_lanes(self, n: int, load, symmetric: bool, definite: bool,
+                     grid: tuple[int, ...], device: torch.device,
+                     x0: torch.Tensor | None = None) -> list[SolveResult]:
+        """Positions 0..n-1 (``load`` gives their operators and rhs) solved in lanes."""
+        start = time.perf_counter()
+        method = self._method(symmetric and definite)
+        unknowns = int(np.prod(grid))
+        batch = self.batch or default_batch(device, unknowns, n)
+        batch = _fit_memory(device, batch, unknowns, method, self.restart)
+        chains = make_chains(n, batch, "contiguous" if method == "cg" else "interleaved")
         lanes = Lanes(chains, load, self.tol, self.warm_start, self.max_iterations)
         if x0 is not None:
-            lanes.x[0] = torch.as_tensor(x0.reshape(systems[0].grid), device=device)
+            lanes.x[0] = x0
         factory = self._factory(method)
         check = self.check_every or (1 if device.type == "cpu" else 4)
         with single_threaded(device):
@@ -146,17 +179,17 @@ class BatchedSolver(Solver):
                 pcg_lanes(lanes, factory, check)  # what the direct solves left (usually none)
             else:
                 gmres_lanes(lanes, factory, self.restart, check)
-        seconds = (time.perf_counter() - start) / len(systems)
+        seconds = (time.perf_counter() - start) / n
         info = {"method": method, "preconditioner": self.preconditioner, "lanes": len(chains),
                 "device": str(device)}
         return [SolveResult(lanes.results[i].x.numpy().reshape(-1), lanes.results[i].iterations,
                             lanes.results[i].residual, seconds, False, dict(info))
-                for i in range(len(systems))]
+                for i in range(n)]
 
-    def _method(self, system: LinearSystem) -> str:
+    def _method(self, spd: bool) -> str:
         if self.method != "auto":
             return self.method
-        return "cg" if system.symmetric and system.definite else "gmres"
+        return "cg" if spd else "gmres"
 
     def _factory(self, method: str):
         if self.preconditioner == "spectral" and method == "gmres":

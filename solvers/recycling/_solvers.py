@@ -136,20 +136,36 @@ class SKR(RecyclingSolver):
         if first is None:
             return
         systems = chain([first], systems)
-        engine = self.engine
-        if engine == "auto":
-            engine = "batched" if batched_wins(first, self.device) else "factor"
-        if engine == "factor":
+        lanes = self._lanes_for(first)
+        if lanes is None:
             yield from super().solve_sequence(systems)
             return
-        from ..batched import BatchedSolver
-
-        solver = BatchedSolver(tol=self.tol, max_iterations=self.max_iterations,
-                               device=self.device, batch=self.batch,
-                               warm_start=self.warm_start)
-        for result in solver.solve_sequence(systems):
+        for result in lanes.solve_sequence(systems):
             result.info["engine"] = "batched"
             yield result
+
+    def solve_samples(self, family, indices, seed: int):
+        """As ``solve_sequence``; on the lanes the samples are assembled on the device."""
+        indices = list(indices)
+        lanes = self._lanes_for(family.sample(int(indices[0]), seed)) if indices else None
+        if lanes is None:
+            yield from super().solve_samples(family, indices, seed)
+            return
+        for result, fields, params in lanes.solve_samples(family, indices, seed):
+            result.info["engine"] = "batched"
+            yield result, fields, params
+
+    def _lanes_for(self, system: LinearSystem):
+        """The batched solver to use for sequences like ``system`` (None: the factor chain)."""
+        engine = self.engine
+        if engine == "auto":
+            engine = "batched" if batched_wins(system, self.device) else "factor"
+        if engine == "factor":
+            return None
+        from ..batched import BatchedSolver
+
+        return BatchedSolver(tol=self.tol, max_iterations=self.max_iterations,
+                             device=self.device, batch=self.batch, warm_start=self.warm_start)
 
     def _recycles(self, method: str) -> bool:
         if self.recycle == "auto":

@@ -181,3 +181,22 @@ def test_cli_rejects_cuda_without_gpu_and_bad_batch(tmp_path):
         assert run.returncode == 2, run.stderr
         assert len(run.stderr.strip().splitlines()) == 1 and run.stderr.startswith("error:")
         assert not store.exists()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["darcy", "heat"])
+def test_solve_samples_on_the_device_matches_the_host_path(name, device):
+    """What the generate flow stores: same inputs, same solutions, TRUE residuals, in order."""
+    family = pdes.get(name, grid=(16, 12))
+    indices = [5, 0, 3, 9, 2]
+    on_device = list(solvers.get("batched", tol=1e-9, device=device, batch=2)
+                     .solve_samples(family, indices, seed=4))
+    on_host = list(solvers.get("petsc:lu", tol=1e-9).solve_samples(family, indices, seed=4))
+    assert len(on_device) == len(on_host) == len(indices)
+    for i, (a, b) in zip(indices, zip(on_device, on_host, strict=True), strict=True):
+        (ra, fa, pa), (rb, fb, pb) = a, b
+        system = family.sample(i, 4)
+        assert ra.converged and abs(ra.residual - system.relative_residual(ra.x)) < 1e-12
+        assert np.linalg.norm(ra.x - rb.x) <= 1e-7 * np.linalg.norm(rb.x)
+        assert set(fa) == set(fb) and all(np.allclose(fa[k], fb[k], rtol=1e-12) for k in fa)
+        assert pa == pytest.approx(pb, rel=1e-12)
