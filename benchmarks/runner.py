@@ -58,18 +58,25 @@ def solver_runs(case: Case, sample: pdes.LinearSystem, suite: str) -> list[Solve
     runs.append(SolverRun("batched", "batched", sorted_order=True))
     runs.append(SolverRun("skr", "skr", sorted_order=True))
     runs.append(SolverRun("skr[factor]", "skr", {"engine": "factor"}, sorted_order=True))
-    if suite != "quick":
+    if suite == "full":
         runs += ablation_runs()
     return runs
 
 
 def ablation_runs() -> list[SolverRun]:
-    """``skr`` with one ingredient switched off (or recycling forced on): what each buys."""
+    """One ingredient switched off (or recycling forced on): what each buys, per engine."""
+    factor = {"engine": "factor"}
     return [
-        SolverRun("skr[unsorted]", "skr"),
-        SolverRun("skr[no-warm-start]", "skr", {"warm_start": False}, sorted_order=True),
-        SolverRun("skr[no-factor-reuse]", "skr", {"reuse": 1}, sorted_order=True),
-        SolverRun("skr[+recycling]", "skr", {"recycle": True}, sorted_order=True),
+        SolverRun("skr[factor,unsorted]", "skr", factor),
+        SolverRun("skr[factor,no-warm-start]", "skr", {**factor, "warm_start": False},
+                  sorted_order=True),
+        SolverRun("skr[factor,no-factor-reuse]", "skr", {**factor, "reuse": 1},
+                  sorted_order=True),
+        SolverRun("skr[factor,+recycling]", "skr", {**factor, "recycle": True},
+                  sorted_order=True),
+        SolverRun("batched[unsorted]", "batched"),
+        SolverRun("batched[no-warm-start]", "batched", {"warm_start": False}, sorted_order=True),
+        SolverRun("batched[B=1]", "batched", {"batch": 1}, sorted_order=True),
     ]
 
 

@@ -6,14 +6,20 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from .spec import GenerateSpec
 
-__all__ = ["local_cluster_runner", "task_runner_for"]
+__all__ = ["IN_PROCESS_BLOCKS", "local_cluster_runner", "task_runner_for"]
+
+IN_PROCESS_BLOCKS = 2  # blocks in flight in one process (see task_runner_for)
 
 
 def task_runner_for(spec: GenerateSpec):
     """Threads for one worker (no cluster start-up); Dask processes for more or for an address.
 
-    Solve blocks hold the GIL in PETSc calls, so parallel solving needs processes: a
-    ``distributed.LocalCluster`` with one thread per worker, or an existing scheduler.
+    In process, two blocks are in flight, so one block's sampling and zarr write overlap
+    the other's solve and the device stays busy; the torch (lane) solvers release the GIL,
+    so on the 2-core CPU two blocks also solve at once (darcy 100^2, n = 256: 16.7 against
+    24.9 ms/sample with one thread). Solve blocks hold the GIL in PETSc calls, so parallel
+    PETSc solving needs processes: a ``distributed.LocalCluster`` with one thread per
+    worker, or an existing scheduler.
     """
     if spec.dask_address:
         from prefect_dask import DaskTaskRunner
@@ -21,7 +27,7 @@ def task_runner_for(spec: GenerateSpec):
         return DaskTaskRunner(address=spec.dask_address)
     if spec.workers > 1:
         return local_cluster_runner(spec.workers)
-    return ThreadPoolTaskRunner(max_workers=1)
+    return ThreadPoolTaskRunner(max_workers=IN_PROCESS_BLOCKS)
 
 
 def local_cluster_runner(workers: int):
