@@ -80,8 +80,8 @@ class Lanes:
 
     def residual(self, lanes: torch.Tensor | slice = slice(None)) -> torch.Tensor:
         """TRUE residual b - A x of the given lanes (the whole batch by default)."""
-        if isinstance(lanes, slice):
-            return self.b - self.op(self.x)
+        if isinstance(lanes, slice) or lanes.numel() == self.batch:
+            return (self.b - self.op(self.x))[lanes]
         return self.b[lanes] - self.op.select(lanes)(self.x[lanes])
 
     def settle(self, candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,15 +98,14 @@ class Lanes:
         true = lane_norm(self.residual(lanes))
         spent = self.iterations[lanes] >= self.max_iterations
         done = (true <= self.target[lanes]) | spent
-        rel = (true / (self.target[lanes] / self.tol)).tolist()
-        refill, lagging = [], lanes[~done].tolist()
-        for lane, ok, value in zip(lanes.tolist(), done.tolist(), rel, strict=True):
-            if not ok:
-                continue
-            self.results[self.item(lane)] = LaneResult(
-                self.x[lane].cpu().clone(), int(self.iterations[lane]), float(value))
+        finished = lanes[done]
+        rel = (true[done] / (self.target[finished] / self.tol)).tolist()
+        solutions = self.x[finished].cpu()  # one transfer for every lane recorded now
+        iterations = self.iterations[finished].tolist()
+        refill, lagging = finished.tolist(), lanes[~done].tolist()
+        for k, lane in enumerate(refill):
+            self.results[self.item(lane)] = LaneResult(solutions[k], iterations[k], rel[k])
             self.position[lane] += 1
-            refill.append(lane)
         moving = [lane for lane in refill if self.position[lane] < len(self.chains[lane])]
         if moving:
             index = torch.tensor(moving, device=self.b.device)
