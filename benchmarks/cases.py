@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
-SUITES = ("quick", "full", "gpu", "surrogate")
+SUITES = ("quick", "full", "gpu", "sor", "surrogate")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ CASES: dict[str, Case] = {c.name: c for c in (
     Case("heat-100", "heat", (100, 100), 200, 1e-8,
          {"kappa": "schedule", "trajectory": True, "dt": 5e-3}, suites=("quick", "full"),
          order="none"),
+    # T5: bandits choosing SOR's omega over a shifted-Laplacian and a heat sequence
+    Case("sor-sequence", "heat", (32, 32), 1000, 1e-8, suites=("full", "sor"), kind="sor"),
     # T7: samples/s of the generate flow on a LocalCluster of 1 and of 2 workers
     Case("dask-scaling", "darcy", (100, 100), 1024, 1e-8, suites=("full",), kind="dask"),
     # T6: 1000 training samples (+100 validation, +100 test) of FNO-style Darcy, 30 CPU minutes

@@ -58,15 +58,17 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     solver = spec.solver_object()
     dataset = storage.open_dataset(spec.out, mode="r+")
     inputs: dict[str, list] = {name: [] for name in family.field_names}
-    params: dict[str, list] = {name: [] for name in family.param_names}
+    params: dict[str, list] = {name: [] for name in (*family.param_names, *solver.param_names)}
     solution, iterations, residual, seconds, status = [], [], [], [], []
     failures: dict[int, str] = {}
     samples = solver.solve_samples(family, source, spec.seed)  # in order; lanes assemble on
     for offset, (result, fields, values) in enumerate(samples):  # the device, no CSR there
         for name in inputs:
             inputs[name].append(fields[name])
-        for name in params:
+        for name in family.param_names:
             params[name].append(values[name])
+        for name in solver.param_names:  # what the solver chose per sample (SOR's omega)
+            params[name].append(result.info[name])
         solution.append(result.x.reshape(family.grid))
         iterations.append(result.iterations)
         residual.append(result.residual)
@@ -120,8 +122,8 @@ def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
              "order_method": spec.order, "chunk": spec.chunk, "git_revision": git_revision()}
     dataset = storage.create_dataset(
         spec.out, n=spec.n, grid=tuple(spec.grid), fields=family.field_names,
-        params=family.param_names, chunk=spec.chunk, source_index=np.asarray(order),
-        attrs=attrs)
+        params=(*family.param_names, *solver.param_names), chunk=spec.chunk,
+        source_index=np.asarray(order), attrs=attrs)
     todo = [(a, b) for a, b in task_blocks(spec.n, spec.chunk) if len(dataset.pending(a, b))]
     logger.info("%d of %d blocks to solve (%s, %d samples, solver %s)",
                 len(todo), len(task_blocks(spec.n, spec.chunk)), spec.family, spec.n, spec.solver)

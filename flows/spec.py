@@ -72,7 +72,11 @@ class GenerateSpec:
         options = {"tol": self.tol, **self.solver_options}
         if not self.solver.startswith("petsc:"):
             options.setdefault("device", self.device)
-        return solvers.get(self.solver, **options)
+        solver = solvers.get(self.solver, **options)
+        if getattr(solver, "state", None) == "" and "://" not in self.out:
+            # a bandit keeps learning next to the store: across blocks, runs and schedules
+            solver.state = f"{self.out.rstrip('/')}.bandit.json"
+        return solver
 
     def identity(self) -> dict[str, Any]:
         """The attrs that make a store this spec's store (resume only into a matching one)."""

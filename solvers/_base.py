@@ -43,6 +43,8 @@ class Solver:
     """
 
     name = "solver"
+    # per-sample choices the solver reports in ``info`` and a dataset stores as params
+    param_names: tuple[str, ...] = ()
 
     def __init__(self, tol: float = 1e-8, max_iterations: int = 10000, device: str = "cpu"):
         if not (tol > 0):

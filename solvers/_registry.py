@@ -15,6 +15,11 @@ _SOLVERS: dict[str, str] = {
     "gcrodr": "solvers.recycling:GCRODR",
     "rcg": "solvers.recycling:RecycledCG",
     "skr": "solvers.recycling:SKR",
+    "sor": "solvers.relaxation:SOR",
+    "ssor-pcg": "solvers.relaxation:SSORPCG",
+    "sor-bandit": "solvers.relaxation:SORBandit",
+    "ssor-pcg-bandit": "solvers.relaxation:SSORPCGBandit",
+    "sor-bandit-contextual": "solvers.relaxation:SORBanditContextual",
     "auto": "solvers.recycling:SKR",
 }
 

@@ -51,7 +51,12 @@ class Lanes:
     """The state of B slots; a Krylov method updates ``x``/``r`` and calls ``settle``."""
 
     def __init__(self, chains: list[list[int]], load: Loader, tol: float, warm_start: bool,
-                 max_iterations: int):
+                 max_iterations: int, on_load: Callable[[list[int]], None] | None = None,
+                 on_result: Callable[[int, LaneResult], None] | None = None):
+        """``on_load(items)`` runs before new items enter lanes (a bandit picks their omega),
+        ``on_result(item, result)`` as each is recorded (the bandit's delayed feedback)."""
+        self.on_load = on_load or (lambda items: None)
+        self.on_result = on_result or (lambda item, result: None)
         self.chains = [list(c) for c in chains if c]
         self.position = [0] * len(self.chains)
         self.load = load
@@ -59,6 +64,7 @@ class Lanes:
         self.warm_start = warm_start
         self.max_iterations = max_iterations
         self.results: dict[int, LaneResult] = {}
+        self.on_load([c[0] for c in self.chains])
         faces, reaction, b = load([c[0] for c in self.chains])
         # own contiguous copies: a batch may hold broadcast views, and refills write in place
         self.b = b.contiguous()
@@ -104,11 +110,14 @@ class Lanes:
         iterations = self.iterations[finished].tolist()
         refill, lagging = finished.tolist(), lanes[~done].tolist()
         for k, lane in enumerate(refill):
-            self.results[self.item(lane)] = LaneResult(solutions[k], iterations[k], rel[k])
+            item = self.item(lane)
+            self.results[item] = LaneResult(solutions[k], iterations[k], rel[k])
+            self.on_result(item, self.results[item])
             self.position[lane] += 1
         moving = [lane for lane in refill if self.position[lane] < len(self.chains[lane])]
         if moving:
             index = torch.tensor(moving, device=self.b.device)
+            self.on_load([self.item(lane) for lane in moving])
             faces, reaction, b = self.load([self.item(lane) for lane in moving])
             self.op.load(index, faces, reaction)
             self.b[index] = b.to(self.b)

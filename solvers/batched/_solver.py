@@ -140,6 +140,11 @@ class BatchedSolver(Solver):
             yield (result, *stored.pop(i))
 
     def _run(self, systems: Sequence[LinearSystem], x0: np.ndarray | None) -> list[SolveResult]:
+        return self._run_with(systems, x0)
+
+    def _run_with(self, systems: Sequence[LinearSystem], x0: np.ndarray | None,
+                  **hooks) -> list[SolveResult]:
+        """Host systems (with stencils) into lanes; ``hooks`` go to ``Lanes``."""
         if not systems:
             return []
         if any(s.stencil is None for s in systems):
@@ -155,36 +160,42 @@ class BatchedSolver(Solver):
         first = systems[0]
         x0 = None if x0 is None else torch.as_tensor(x0.reshape(first.grid), device=device)
         return self._solve_lanes(len(systems), load, first.symmetric, first.definite,
-                                 first.grid, device, x0)
+                                 first.grid, device, x0, **hooks)
 
     def _solve_lanes(self, n: int, load, symmetric: bool, definite: bool,
                      grid: tuple[int, ...], device: torch.device,
-                     x0: torch.Tensor | None = None) -> list[SolveResult]:
-        """Positions 0..n-1 (``load`` gives their operators and rhs) solved in lanes."""
+                     x0: torch.Tensor | None = None, **hooks) -> list[SolveResult]:
+        """Positions 0..n-1 (``load`` gives their operators and rhs) solved in lanes;
+        ``hooks`` (on_load, on_result) go to ``Lanes``."""
         start = time.perf_counter()
         method = self._method(symmetric and definite)
         unknowns = int(np.prod(grid))
         batch = self.batch or default_batch(device, unknowns, n)
         batch = _fit_memory(device, batch, unknowns, method, self.restart)
         chains = make_chains(n, batch, "contiguous" if method == "cg" else "interleaved")
-        lanes = Lanes(chains, load, self.tol, self.warm_start, self.max_iterations)
+        lanes = Lanes(chains, load, self.tol, self.warm_start, self.max_iterations, **hooks)
         if x0 is not None:
             lanes.x[0] = x0
-        factory = self._factory(method)
         check = self.check_every or (1 if device.type == "cpu" else 4)
         with single_threaded(device):
-            if method == "cg":
-                if self.preconditioner == "spectral" and direct_lanes(lanes, factory):
-                    method = "direct"
-                pcg_lanes(lanes, factory, check)  # what the direct solves left (usually none)
-            else:
-                gmres_lanes(lanes, factory, self.restart, check)
+            method = self._iterate(lanes, method, check)
         seconds = (time.perf_counter() - start) / n
         info = {"method": method, "preconditioner": self.preconditioner, "lanes": len(chains),
                 "device": str(device)}
         return [SolveResult(lanes.results[i].x.numpy().reshape(-1), lanes.results[i].iterations,
                             lanes.results[i].residual, seconds, False, dict(info))
                 for i in range(n)]
+
+    def _iterate(self, lanes: Lanes, method: str, check: int) -> str:
+        """Run ``method`` on the lanes until every chain is done; returns what ran."""
+        factory = self._factory(method)
+        if method == "gmres":
+            gmres_lanes(lanes, factory, self.restart, check)
+            return method
+        if self.preconditioner == "spectral" and direct_lanes(lanes, factory):
+            method = "direct"
+        pcg_lanes(lanes, factory, check)  # what the direct solves left (usually none)
+        return method
 
     def _method(self, spd: bool) -> str:
         if self.method != "auto":

@@ -1,0 +1,36 @@
+"""SOR whose relaxation factor is learned across a sequence (Khodak et al., ICLR 2024).
+
+Red-black SOR/SSOR sweeps on the batched lanes (``solvers.batched``), a lexicographic CSR
+fallback, SSOR-preconditioned CG, and the bandits (Tsallis-INF, ChebCB) that choose omega
+per system from the iterations it cost.
+"""
+
+from ._bandits import BANDITS, DEFAULT_ARMS, ChebCB, TsallisINF, load_bandit
+from ._kernels import check_omega, colours, sor_sweep, sor_sweep_csr, ssor_apply
+from ._solvers import (
+    SOR,
+    SSORPCG,
+    SORBandit,
+    SORBanditContextual,
+    SSORPCGBandit,
+    young_omega,
+)
+
+__all__ = [
+    "BANDITS",
+    "DEFAULT_ARMS",
+    "SOR",
+    "SSORPCG",
+    "ChebCB",
+    "SORBandit",
+    "SORBanditContextual",
+    "SSORPCGBandit",
+    "TsallisINF",
+    "check_omega",
+    "colours",
+    "load_bandit",
+    "sor_sweep",
+    "sor_sweep_csr",
+    "ssor_apply",
+    "young_omega",
+]

@@ -1,0 +1,281 @@
+"""SOR-family solvers on lanes with a fixed omega or one chosen per system by a bandit."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pdes import LinearSystem, Stencil
+
+from .._base import Solver, SolverError, SolveResult
+from ..batched import BatchedSolver, Lanes, StencilOperator, lane_norm, pcg_lanes
+from ._bandits import DEFAULT_ARMS, ChebCB, TsallisINF, load_bandit
+from ._kernels import check_omega, colours, sor_sweep, sor_sweep_csr, ssor_apply
+
+__all__ = ["SOR", "SSORPCG", "SORBandit", "SORBanditContextual", "SSORPCGBandit",
+           "young_omega"]
+
+DIVERGED = 1e8  # a lane whose residual grows past this times ||b|| stops, marked failed
+_LIVE: dict[str, Any] = {}  # state file -> the bandit learning from it in this process
+_LIVE_LOCK = threading.Lock()
+
+
+def young_omega(stencil: Stencil) -> float:
+    """Young's optimal omega 2 / (1 + sqrt(1 - rho_J^2)) for a constant-coefficient stencil.
+
+    rho_J, the Jacobi spectral radius, is exact from the sine eigenvalues of each axis;
+    red-black ordering is consistently ordered, so the formula is the optimum for it.
+    """
+    grid = stencil.grid
+    faces = [float(np.mean(f)) for f in stencil.faces]
+    reaction = float(np.mean(stencil.reaction))
+    diagonal = reaction + 2 * sum(faces)
+    low = reaction + sum(4 * f * math.sin(0.5 * math.pi / (n + 1)) ** 2
+                         for f, n in zip(faces, grid, strict=True))
+    if any(np.ptp(f) > 1e-12 * abs(m) for f, m in zip(stencil.faces, faces, strict=True)):
+        raise SolverError("Young's omega needs constant coefficients (rho_J is known there)")
+    rho = 1.0 - low / diagonal
+    return 2.0 / (1.0 + math.sqrt(max(0.0, 1.0 - rho**2)))
+
+
+class _Omegas:
+    """The omega of each lane's current system, as a (B,) tensor, kept up to date."""
+
+    def __init__(self, lanes: Lanes, omega_of: dict[int, float]):
+        self.lanes, self.omega_of = lanes, omega_of
+        self.tensor = torch.tensor([self._lane(j) for j in range(lanes.batch)],
+                                   dtype=torch.float64, device=lanes.b.device)
+
+    def _lane(self, lane: int) -> float:
+        chain, position = self.lanes.chains[lane], self.lanes.position[lane]
+        return self.omega_of[chain[position]] if position < len(chain) else 1.0
+
+    def update(self, lanes: torch.Tensor) -> None:
+        for lane in lanes.tolist():
+            self.tensor[lane] = self._lane(lane)
+
+
+class SSORPreconditioner:
+    """M_SSOR^-1 per lane (red-black forward + backward sweep), each lane with its omega."""
+
+    def __init__(self, op: StencilOperator, omegas: _Omegas):
+        self.op, self.omegas = op, omegas
+        self.masks = colours(op.grid, op.device)
+
+    def update(self, lanes: torch.Tensor) -> None:
+        self.omegas.update(lanes)
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        return ssor_apply(self.op, r, self.omegas.tensor, self.masks)
+
+
+class _Relaxation(BatchedSolver):
+    """Lanes with an omega per system: fixed (``omega``) or from ``_bandit()``.
+
+    ``info["omega"]`` of every result is the omega its system was solved with. With a
+    bandit, ``state=PATH`` loads the bandit before the sequence (when the file exists)
+    and saves it after, atomically, so a scheduled flow keeps learning across runs.
+    """
+
+    method_name = "sor"
+    param_names = ("omega",)
+
+    def __init__(self, tol: float = 1e-8, max_iterations: int = 20000, device: str = "auto",
+                 batch: int = 0, omega: float | str = 1.5, check_every: int = 0,
+                 warm_start: bool = True):
+        super().__init__(tol=tol, max_iterations=max_iterations, device=device, batch=batch,
+                         preconditioner="none", check_every=check_every,
+                         warm_start=warm_start)
+        self.omega = omega if omega == "young" else check_omega(omega)
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "omega": self.omega}
+
+    def _bandit(self):
+        return None
+
+    def solve_samples(self, family, indices, seed):
+        """Host sampling (the bandit's context comes from each system's parameters)."""
+        return Solver.solve_samples(self, family, indices, seed)
+
+    def _run(self, systems: Sequence[LinearSystem], x0: np.ndarray | None) -> list[SolveResult]:
+        bandit = self._bandit()
+        omega_of: dict[int, float] = {}
+        pulls: dict[int, tuple[int, float, float | None]] = {}
+
+        def on_load(items: list[int]) -> None:
+            for item in items:
+                if bandit is None:
+                    omega_of[item] = (young_omega(systems[item].stencil) if self.omega == "young"
+                                      else self.omega)
+                    continue
+                context = self._context(systems[item])
+                arm, probability = bandit.choose(context)
+                pulls[item] = (arm, probability, context)
+                omega_of[item] = bandit.arms[arm]
+
+        def on_result(item: int, result) -> None:
+            if bandit is not None:
+                arm, probability, context = pulls.pop(item)
+                bandit.update(arm, result.iterations, probability, context)
+
+        self._omega_of = omega_of
+        if any(s.stencil is None for s in systems):  # arbitrary matrices: lexicographic CSR
+            if self.method_name != "sor":
+                raise SolverError(f"{self.name} needs systems with a stencil (pdes families)")
+            results = []
+            for item, system in enumerate(systems):
+                on_load([item])
+                results.append(self._sor_csr(system, omega_of[item]))
+                on_result(item, results[-1])
+        else:
+            results = self._run_with(systems, x0, on_load=on_load, on_result=on_result)
+        for item, result in enumerate(results):
+            result.info.update(omega=omega_of[item], method=self.method_name)
+        if bandit is not None and self.state:
+            bandit.save(self.state)
+        return results
+
+    def _sor_csr(self, system: LinearSystem, omega: float) -> SolveResult:
+        """Lexicographic SOR sweeps on the CSR matrix until the TRUE residual meets tol."""
+        u, b = np.zeros(system.size), system.rhs
+        target = self.tol * (np.linalg.norm(b) or 1.0)
+        sweeps = 0
+        while sweeps < self.max_iterations:
+            u = sor_sweep_csr(system.matrix, u, b, omega)
+            sweeps += 1
+            norm = np.linalg.norm(b - system.matrix @ u)
+            if norm <= target or not np.isfinite(norm) or norm > DIVERGED * target / self.tol:
+                break
+        return SolveResult(u, sweeps, system.relative_residual(u), 0.0, False,
+                           {"device": "cpu"})
+
+    def _context(self, system: LinearSystem) -> float | None:
+        return None
+
+    def _iterate(self, lanes: Lanes, method: str, check: int) -> str:
+        omegas = _Omegas(lanes, self._omega_of)
+        if self.method_name == "ssor-pcg":
+            pcg_lanes(lanes, lambda op: SSORPreconditioner(op, _Omegas(lanes, self._omega_of)),
+                      check)
+        else:
+            _sor_lanes(lanes, omegas)
+        return self.method_name
+
+
+def _sor_lanes(lanes: Lanes, omegas: _Omegas) -> None:
+    """SOR sweeps on every lane until every chain is done; the residual decides each sweep."""
+    masks = colours(lanes.op.grid, lanes.b.device)
+    active = ~lanes.finished()
+    while bool(active.any()):
+        lanes.x = sor_sweep(lanes.op, lanes.x, lanes.b, omegas.tensor, masks)
+        lanes.iterations += active.long()
+        norm = lane_norm(lanes.residual())
+        diverged = ~torch.isfinite(norm) | (norm > DIVERGED * lanes.target / lanes.tol)
+        lanes.iterations[diverged & active] = lanes.max_iterations
+        near = active & ((norm <= lanes.target) | (lanes.iterations >= lanes.max_iterations))
+        if bool(near.any()):
+            refilled, _ = lanes.settle(near)
+            omegas.update(refilled)
+            active = ~lanes.finished()
+            if bool(active.any()) and int(active.sum()) <= lanes.batch // 2:
+                (active,) = lanes.compact(active, active)
+                omegas = _Omegas(lanes, omegas.omega_of)
+
+
+class SOR(_Relaxation):
+    """Red-black SOR with a fixed ``omega`` (1: Gauss-Seidel), or ``omega="young"``: each
+    system's own optimum by Young's formula (constant-coefficient stencils)."""
+
+    name = "sor"
+
+
+class SSORPCG(_Relaxation):
+    """CG preconditioned by red-black SSOR with a fixed ``omega``."""
+
+    name = "ssor-pcg"
+    method_name = "ssor-pcg"
+
+
+class _Bandit(_Relaxation):
+    def __init__(self, tol: float = 1e-8, max_iterations: int = 20000, device: str = "auto",
+                 batch: int = 0, arms: Sequence[float] = DEFAULT_ARMS, seed: int = 0,
+                 state: str = "", check_every: int = 0, warm_start: bool = True):
+        super().__init__(tol=tol, max_iterations=max_iterations, device=device, batch=batch,
+                         check_every=check_every, warm_start=warm_start)
+        self.arms = tuple(check_omega(a) for a in arms)
+        self.seed = int(seed)
+        self.state = str(state)
+
+    def options(self) -> dict[str, Any]:
+        options = {**super().options(), "arms": list(self.arms), "seed": self.seed,
+                   "state": self.state}
+        options.pop("omega")
+        return options
+
+    def _bandit(self):
+        """The live bandit: one per state file in this process (the flow's blocks share it,
+        each makes its own solver), loaded from the file the first time; else our own."""
+        if not hasattr(self, "bandit_"):
+            if not self.state:
+                self.bandit_ = self._new_bandit()
+            else:
+                key = str(Path(self.state).resolve())
+                with _LIVE_LOCK:
+                    if key not in _LIVE:
+                        _LIVE[key] = (load_bandit(key) if Path(key).is_file()
+                                      else self._new_bandit())
+                    self.bandit_ = _LIVE[key]
+        return self.bandit_
+
+    def _new_bandit(self):
+        return TsallisINF(self.arms, self.seed)
+
+
+class SORBandit(_Bandit):
+    """SOR with omega chosen per system by Tsallis-INF over ``arms``."""
+
+    name = "sor-bandit"
+
+
+class SSORPCGBandit(_Bandit):
+    """SSOR-preconditioned CG with omega chosen per system by Tsallis-INF."""
+
+    name = "ssor-pcg-bandit"
+    method_name = "ssor-pcg"
+
+
+class SORBanditContextual(_Bandit):
+    """SOR with omega from ChebCB on the scalar parameter ``context`` in [low, high]."""
+
+    name = "sor-bandit-contextual"
+
+    def __init__(self, tol: float = 1e-8, max_iterations: int = 20000, device: str = "auto",
+                 batch: int = 0, arms: Sequence[float] = DEFAULT_ARMS, seed: int = 0,
+                 state: str = "", context: str = "kappa", low: float = 0.0, high: float = 10.0,
+                 degree: int = 4, check_every: int = 0, warm_start: bool = True):
+        super().__init__(tol=tol, max_iterations=max_iterations, device=device, batch=batch,
+                         arms=arms, seed=seed, state=state, check_every=check_every,
+                         warm_start=warm_start)
+        if not high > low:
+            raise SolverError(f"context range needs high > low, got [{low}, {high}]")
+        self.context, self.low, self.high, self.degree = str(context), low, high, int(degree)
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "context": self.context, "low": self.low,
+                "high": self.high, "degree": self.degree}
+
+    def _new_bandit(self):
+        return ChebCB(self.arms, self.seed, self.low, self.high, self.degree)
+
+    def _context(self, system: LinearSystem) -> float:
+        if self.context not in system.params:
+            raise SolverError(f"{self.name}: the systems have no parameter {self.context!r} "
+                              f"(they have {', '.join(system.params) or 'none'})")
+        return float(system.params[self.context])

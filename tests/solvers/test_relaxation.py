@@ -1,0 +1,153 @@
+"""SOR kernels on lanes, the CSR fallback, SSOR-PCG and the omega bandits."""
+
+import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
+import torch
+
+import pdes
+import solvers
+from solvers.batched import StencilOperator
+from solvers.relaxation import (
+    ChebCB,
+    TsallisINF,
+    colours,
+    load_bandit,
+    ssor_apply,
+    young_omega,
+)
+
+DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+
+
+def _darcy(n=4, grid=(12, 10)):
+    family = pdes.get("darcy", grid=grid)
+    return [family.sample(i, 2) for i in range(n)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_red_black_and_lexicographic_sor_reach_the_same_solution(device):
+    systems = _darcy()
+    plain = [pdes.LinearSystem(s.matrix, s.rhs, s.grid) for s in systems]  # no stencil: CSR
+    red_black = list(solvers.get("sor", omega=1.6, tol=1e-10, device=device, batch=2)
+                     .solve_sequence(systems))
+    lexicographic = list(solvers.get("sor", omega=1.6, tol=1e-10).solve_sequence(plain))
+    for s, a, b in zip(systems, red_black, lexicographic, strict=True):
+        exact = spla.spsolve(s.matrix.tocsc(), s.rhs)
+        assert a.converged and b.converged and a.info["omega"] == b.info["omega"] == 1.6
+        for r in (a, b):
+            assert np.linalg.norm(r.x - exact) <= 1e-7 * np.linalg.norm(exact)
+        assert a.iterations > 10 and b.iterations > 10  # real sweeps, not a direct solve
+
+
+@pytest.mark.parametrize("omega", [0.0, 2.0, -0.5, 2.5])
+def test_omega_outside_zero_two_is_a_clear_error(omega):
+    with pytest.raises(solvers.SolverError, match=r"omega must lie in \(0, 2\)"):
+        solvers.get("sor", omega=omega)
+    with pytest.raises(solvers.SolverError, match=r"omega must lie in \(0, 2\)"):
+        solvers.get("sor-bandit", arms=[1.0, omega])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_ssor_is_symmetric_and_preconditions_cg(device):
+    systems = _darcy(3)
+    op = StencilOperator.from_stencils([s.stencil for s in systems], device)
+    x, y = (torch.rand(3, *systems[0].grid, dtype=torch.float64, device=device)
+            for _ in range(2))
+    omega = torch.full((3,), 1.4, dtype=torch.float64, device=device)
+    masks = colours(op.grid, op.device)
+    lhs = (ssor_apply(op, x, omega, masks) * y).sum()
+    rhs = (x * ssor_apply(op, y, omega, masks)).sum()
+    assert abs(float(lhs - rhs)) <= 1e-12 * abs(float(lhs))
+    pcg = list(solvers.get("ssor-pcg", omega=1.4, tol=1e-10, device=device)
+               .solve_sequence(systems))
+    sor = list(solvers.get("sor", omega=1.4, tol=1e-10, device=device).solve_sequence(systems))
+    assert all(r.converged for r in pcg + sor)
+    assert sum(r.iterations for r in pcg) < sum(r.iterations for r in sor) / 3
+
+
+def test_young_omega_is_the_optimum_of_a_constant_coefficient_system():
+    family = pdes.get("heat", grid=24, kappa="random", kappa_min=5.0, kappa_max=5.0, dt=5e-3)
+    system = family.sample(0, 0)
+    best = young_omega(system.stencil)
+    assert 1.0 < best < 2.0
+
+    def sweeps(omega):
+        return solvers.get("sor", omega=omega, tol=1e-10, warm_start=False).solve(system)
+
+    at_best = sweeps(best).iterations
+    assert at_best <= min(sweeps(best - 0.1).iterations, sweeps(min(best + 0.1, 1.99)).iterations)
+    with pytest.raises(solvers.SolverError, match="constant coefficients"):
+        young_omega(_darcy(1)[0].stencil)
+
+
+def test_tsallis_inf_probabilities_sum_to_one_and_find_the_best_arm():
+    rng = np.random.default_rng(3)
+    means = np.linspace(0.9, 0.4, 10)
+    means[6] = 0.1
+    bandit = TsallisINF(arms=tuple(np.linspace(1.0, 1.9, 10)), seed=1)
+    for _ in range(2000):
+        p = bandit.probabilities()
+        assert p.min() > 0 and abs(p.sum() - 1) < 1e-9
+        arm, prob = bandit.choose()
+        bandit.update(arm, 100.0 * (rng.random() < means[arm]), prob)
+    assert int(np.argmax(bandit.probabilities())) == 6 and bandit.probabilities()[6] > 0.6
+
+
+def test_chebcb_recovers_a_known_cost_curve():
+    """The best omega moves with the context; the bandit learns the curve and plays it."""
+    arms = tuple(np.linspace(1.0, 1.9, 10))
+    bandit = ChebCB(arms=arms, seed=7, low=0.0, high=1.0, degree=3)
+    contexts = np.random.default_rng(12345).random(3000)  # not the bandit's own stream
+
+    def cost(arm, c):
+        return 10 + 100 * (arms[arm] - (1.0 + 0.9 * c)) ** 2
+
+    paid = []
+    for c in contexts:
+        arm, prob = bandit.choose(c)
+        paid.append(cost(arm, c) / min(cost(a, c) for a in range(len(arms))))
+        bandit.update(arm, cost(arm, c), prob, c)
+    assert np.mean(paid[-1000:]) < 1.05 < np.mean(paid[:100])  # it learned, and it plays it
+    for c in (0.1, 0.3, 0.9):  # no ties between arms there
+        predicted, truth = bandit.predict(c), np.array([cost(a, c) for a in range(len(arms))])
+        assert np.abs(predicted - truth).max() < 0.1 * truth.max()
+        assert int(np.argmin(predicted)) == int(np.argmin(truth))
+
+
+@pytest.mark.parametrize("kind", ["tsallis", "chebcb"])
+def test_a_saved_bandit_reloads_and_continues_identically(tmp_path, kind):
+    def new():
+        return TsallisINF(seed=5) if kind == "tsallis" else ChebCB(seed=5, low=0, high=1)
+
+    feedback = np.random.default_rng(1).random((100, 2))
+    a = new()
+    for loss, c in feedback[:50]:
+        arm, p = a.choose(c)
+        a.update(arm, 50 * loss * (arm + 1), p, c)
+    a.save(tmp_path / "state.json")
+    assert not list(tmp_path.glob("*.tmp"))  # atomic: only the final file remains
+    b = load_bandit(tmp_path / "state.json")
+    for loss, c in feedback[50:]:
+        (arm_a, p_a), (arm_b, p_b) = a.choose(c), b.choose(c)
+        assert (arm_a, p_a) == (arm_b, p_b)
+        a.update(arm_a, 50 * loss * (arm_a + 1), p_a, c)
+        b.update(arm_b, 50 * loss * (arm_b + 1), p_b, c)
+    assert a.state() == b.state()
+
+
+def test_bandit_solvers_report_omega_learn_across_runs_and_need_their_context(tmp_path):
+    family = pdes.get("heat", grid=16, dt=5e-3)
+    systems = [family.sample(i, 0) for i in range(24)]
+    state = tmp_path / "bandit.json"
+    for run in (1, 2):
+        results = list(solvers.get("ssor-pcg-bandit", tol=1e-9, device="cpu", batch=4,
+                                   state=str(state)).solve_sequence(systems))
+        assert all(r.converged and r.info["omega"] in solvers.relaxation.DEFAULT_ARMS
+                   for r in results)
+        assert len(load_bandit(state).history_) == 24 * run
+    contextual = list(solvers.get("sor-bandit-contextual", tol=1e-9, device="cpu",
+                                  context="kappa", low=0.0, high=10.0).solve_sequence(systems))
+    assert all(r.converged for r in contextual)
+    with pytest.raises(solvers.SolverError, match="no parameter 'shift'"):
+        list(solvers.get("sor-bandit-contextual", context="shift").solve_sequence(systems))
