@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 import storage
 
+from ._api import shared_prefect_api
 from ._env import project_root
 from .runners import task_runner_for
 from .spec import GenerateSpec, task_blocks
@@ -114,22 +115,23 @@ def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
     """Generate ``spec.n`` solved samples into ``spec.out`` (resuming what is done)."""
     logger = get_run_logger()
     spec = spec.validate()
-    family = spec.family_object()
-    solver = spec.solver_object()
-    order = plan_order(spec)
-    attrs = {**spec.identity(), "spacing": list(family.spacing), "solver": spec.solver,
-             "solver_options": _jsonable(solver.options()), "tolerance": spec.tol,
-             "order_method": spec.order, "chunk": spec.chunk, "git_revision": git_revision()}
-    dataset = storage.create_dataset(
-        spec.out, n=spec.n, grid=tuple(spec.grid), fields=family.field_names,
-        params=(*family.param_names, *solver.param_names), chunk=spec.chunk,
-        source_index=np.asarray(order), attrs=attrs)
-    todo = [(a, b) for a, b in task_blocks(spec.n, spec.chunk) if len(dataset.pending(a, b))]
-    logger.info("%d of %d blocks to solve (%s, %d samples, solver %s)",
-                len(todo), len(task_blocks(spec.n, spec.chunk)), spec.family, spec.n, spec.solver)
-    futures = [solve_block.submit(spec, a, order[a:b]) for a, b in todo]
-    reports = list(_progress(futures, total=sum(b - a for a, b in todo), enabled=progress))
-    return finalize(spec, reports)
+    with storage.writer_lock(spec.out):  # one writing run per store (held by this process)
+        family = spec.family_object()
+        solver = spec.solver_object()
+        order = plan_order(spec)
+        attrs = {**spec.identity(), "spacing": list(family.spacing), "solver": spec.solver,
+                 "solver_options": _jsonable(solver.options()), "tolerance": spec.tol,
+                 "order_method": spec.order, "chunk": spec.chunk, "git_revision": git_revision()}
+        dataset = storage.create_dataset(
+            spec.out, n=spec.n, grid=tuple(spec.grid), fields=family.field_names,
+            params=(*family.param_names, *solver.param_names), chunk=spec.chunk,
+            source_index=np.asarray(order), attrs=attrs)
+        todo = [(a, b) for a, b in task_blocks(spec.n, spec.chunk) if len(dataset.pending(a, b))]
+        logger.info("%d of %d blocks to solve (%s, %d samples, solver %s)", len(todo),
+                    len(task_blocks(spec.n, spec.chunk)), spec.family, spec.n, spec.solver)
+        futures = [solve_block.submit(spec, a, order[a:b]) for a, b in todo]
+        reports = list(_progress(futures, total=sum(b - a for a, b in todo), enabled=progress))
+        return finalize(spec, reports)
 
 
 def scheduled_deployment(spec: GenerateSpec, cron: str):
@@ -143,8 +145,13 @@ def scheduled_deployment(spec: GenerateSpec, cron: str):
 
 
 def run_generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
-    """Run ``generate`` on the task runner the spec asks for (threads, LocalCluster, scheduler)."""
-    return generate.with_options(task_runner=task_runner_for(spec))(spec, progress=progress)
+    """Run ``generate`` on the task runner the spec asks for (threads, LocalCluster, scheduler).
+
+    The store's writer lock is taken first, so a second run on the same store fails at
+    once (StorageError) before any Prefect start-up; then one Prefect API serves the run.
+    """
+    with storage.writer_lock(spec.out), shared_prefect_api():
+        return generate.with_options(task_runner=task_runner_for(spec))(spec, progress=progress)
 
 
 def _progress(futures, total: int, enabled: bool):

@@ -8,6 +8,7 @@ from importlib import import_module
 
 from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import StorageError
+from ._lock import lock_path, writer_lock
 from ._schema import DONE, FAILED, PENDING
 
 __all__ = [
@@ -20,8 +21,10 @@ __all__ = [
     "ZarrFieldDataset",
     "create_dataset",
     "existing_dataset",
+    "lock_path",
     "open_dataset",
     "split_indices",
+    "writer_lock",
 ]
 
 _TORCH = ("ChunkShuffleSampler", "ZarrFieldDataset", "split_indices")

@@ -1,0 +1,40 @@
+"""One Prefect API for a whole run, shared by the flow process and every Dask worker.
+
+Without ``PREFECT_API_URL`` each process that runs a task (every Dask worker) would start a
+temporary server of its own on its first task (seconds each, and left running in a
+long-lived worker). The flow process starts one instead, and the settings context that
+Prefect ships with each task points the workers at it; it is stopped when the run ends.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["shared_prefect_api"]
+
+
+@contextmanager
+def shared_prefect_api() -> Iterator[str]:
+    """Yield the API URL the run uses: a configured server's, else one started for the run."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    configured = PREFECT_API_URL.value()
+    if configured:  # `make server`, a Prefect Cloud workspace, or a test harness
+        yield configured
+        return
+    server = SubprocessASGIServer(port=_free_port())
+    server.start()
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
