@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
-SUITES = ("quick", "full", "gpu", "sor", "surrogate")
+SUITES = ("quick", "full", "gpu", "sor", "surrogate", "dcdm")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,14 @@ CASES: dict[str, Case] = {c.name: c for c in (
          order="none"),
     # T5: bandits choosing SOR's omega over a shifted-Laplacian and a heat sequence
     Case("sor-sequence", "heat", (32, 32), 1000, 1e-8, suites=("full", "sor"), kind="sor"),
+    # T4: a DCDM model trained at the case's grid, applied at larger grids (benchmarks/dcdm.py)
+    Case("dcdm-scaling", "obstacles", (64, 64), 20, 1e-6, {"solids": "grf", "fraction": 0.3},
+         suites=("dcdm",), kind="dcdm"),
+    Case("dcdm-darcy", "darcy", (64, 64), 20, 1e-6, {"coefficient": "threshold",
+                                                     "contrast": 1e3}, suites=("dcdm",),
+         kind="dcdm"),
+    Case("dcdm-3d", "obstacles", (32, 32, 32), 2, 1e-6, {"solids": "grf", "fraction": 0.3},
+         suites=("dcdm",), kind="dcdm"),
     # T7: samples/s of the generate flow on a LocalCluster of 1 and of 2 workers
     Case("dask-scaling", "darcy", (100, 100), 1024, 1e-8, suites=("full",), kind="dask"),
     # T6: 1000 training samples (+100 validation, +100 test) of FNO-style Darcy, 30 CPU minutes

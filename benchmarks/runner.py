@@ -148,6 +148,10 @@ def run_suite(suite: str = "quick", cases: list[str] | None = None,
             from .sor import run_sor_case
 
             rows += run_sor_case(case, suite, out)
+        elif case.kind == "dcdm":
+            from .dcdm import run_dcdm_case
+
+            rows += run_dcdm_case(case, suite, out, only=solvers)
         elif case.kind == "dask":
             from .scaling import run_scaling_case
 

@@ -156,6 +156,41 @@ def train(
     typer.echo(f"trained {metrics.get('epochs', '?')} epochs -> {out}")
 
 
+@app.command("train-dcdm")
+def train_dcdm(
+    family: Annotated[str, typer.Option(help="the family the model serves")] = "obstacles",
+    grid: Annotated[str, typer.Option(help="training grid: 64 or 32x32x32")] = "64",
+    out: Annotated[str, typer.Option(help="checkpoint (resumed)")] = "models/dcdm-obstacles64.pt",
+    epochs: Annotated[int, typer.Option(help="epochs in all (a resumed run continues)")] = 30,
+    max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
+    shape: Annotated[str, typer.Option(help="network: linear (NPSDO) or relu (DCDM)")] = "linear",
+    channels: Annotated[int, typer.Option()] = 16,
+    levels: Annotated[int, typer.Option(help="levels incl. the full one (0: down to 4)")] = 3,
+    spectral: Annotated[bool, typer.Option(help="feed the network the box-DST solve")] = True,
+    matrices: Annotated[int, typer.Option(help="training matrices of the family")] = 4,
+    residuals: Annotated[bool, typer.Option(help="add residuals of real CG solves")] = False,
+    seed: Annotated[int, typer.Option()] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    family_option: Annotated[list[str] | None, typer.Option(
+        "--family-option", "-o", help="family option key=value (repeatable)")] = None,
+) -> None:
+    """Train a DCDM network for a family (solvers dcdm and fcg-dcdm); resumes ``--out``."""
+    from solvers.dcdm import training_state
+
+    options = {"shape": shape, "channels": channels, "levels": levels, "spectral": spectral,
+               "matrices": matrices, "residuals": residuals, "seed": seed}
+    family_options = _parse_key_values(family_option or [], "--family-option")
+    training_state(family, tuple(_grid(grid)), out, family_options, device, **options)
+    from .dcdm import train_dcdm_flow
+
+    figures = train_dcdm_flow(family, _grid(grid), out, family_options,
+                              {**options, "epochs": epochs, "max_minutes": max_minutes,
+                               "device": device})
+    typer.echo(f"{out}: {figures['epoch']} epochs, loss {figures['loss']:.4f}, validation "
+               f"iterations {figures['val_iterations']:.1f}, training "
+               f"{figures['train_seconds'] + figures['data_seconds']:.0f} s")
+
+
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="model folder written by `pdeforge train`")],

@@ -18,7 +18,7 @@ from ._stencils import (
     stencil_matrix,
 )
 from ._system import LinearSystem
-from .families import Darcy, Family, Heat, Helmholtz, Poisson
+from .families import Darcy, Family, Heat, Helmholtz, Obstacles, Poisson
 
 
 def __getattr__(name: str) -> object:
@@ -39,6 +39,7 @@ __all__ = [
     "Heat",
     "Helmholtz",
     "LinearSystem",
+    "Obstacles",
     "PDEError",
     "Poisson",
     "Stencil",

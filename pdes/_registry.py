@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import PDEError
-from .families import Darcy, Family, Heat, Helmholtz, Poisson
+from .families import Darcy, Family, Heat, Helmholtz, Obstacles, Poisson
 
 __all__ = ["FAMILIES", "get"]
 
-_CLASSES: dict[str, type[Family]] = {f.name: f for f in (Darcy, Poisson, Helmholtz, Heat)}
+_CLASSES: dict[str, type[Family]] = {
+    f.name: f for f in (Darcy, Poisson, Helmholtz, Heat, Obstacles)
+}
 FAMILIES: tuple[str, ...] = tuple(_CLASSES)
 
 

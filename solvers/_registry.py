@@ -12,6 +12,8 @@ __all__ = ["get", "available"]
 # name -> "module:Class"; the PETSc family is handled by prefix ("petsc:<ksp>+<pc>").
 _SOLVERS: dict[str, str] = {
     "batched": "solvers.batched:BatchedSolver",
+    "dcdm": "solvers.dcdm:DCDM",
+    "fcg-dcdm": "solvers.dcdm:FlexibleDCDM",
     "gcrodr": "solvers.recycling:GCRODR",
     "rcg": "solvers.recycling:RecycledCG",
     "skr": "solvers.recycling:SKR",

@@ -27,12 +27,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Darcy"]
 
-THRESHOLD_VALUES = (12.0, 3.0)  # FNO paper: a = 12 where GRF >= 0, else 3
+THRESHOLD_HIGH = 12.0  # FNO paper: a = 12 where GRF >= 0, else 3 (contrast 4)
 RANDOM_FORCING_MODES = 4
 
 
 class Darcy(Family):
-    """Medium a = exp(GRF(alpha, tau)) ("lognormal") or 12/3 by the GRF's sign ("threshold").
+    """Medium a = exp(GRF(alpha, tau)) ("lognormal") or, by the GRF's sign ("threshold"),
+    12 and 12 / ``contrast`` (12/3 by default; e.g. contrast=1e3 for high-contrast media).
 
     ``forcing`` is a constant or "random" (a smooth sine series, then stored as a field);
     ``assemble(coefficient=a, forcing=f)`` accepts any forcing field.
@@ -46,6 +47,7 @@ class Darcy(Family):
         "tau": 7.0,
         "forcing": 1.0,
         "face_mean": "harmonic",
+        "contrast": 4.0,
     }
 
     @property
@@ -61,6 +63,7 @@ class Darcy(Family):
         self._choice("face_mean", tuple(FACE_MEANS))
         self._number("alpha", 0.0)
         self._number("tau", 0.0)
+        self._number("contrast", 0.0)
         if not self._random_forcing:
             self._number("forcing")
 
@@ -74,7 +77,7 @@ class Darcy(Family):
         if o["coefficient"] == "lognormal":
             coefficient = np.exp(grf)
         else:
-            coefficient = np.where(grf >= 0, *THRESHOLD_VALUES)
+            coefficient = np.where(grf >= 0, THRESHOLD_HIGH, THRESHOLD_HIGH / o["contrast"])
         inputs: dict[str, Any] = {"coefficient": coefficient}
         if self._random_forcing:
             c = decaying_coefficients(rng, RANDOM_FORCING_MODES, len(self.grid), first=1)
@@ -113,7 +116,9 @@ class Darcy(Family):
         if o["coefficient"] == "lognormal":
             a = grf.exp()
         else:
-            a = grf.new_full(grf.shape, THRESHOLD_VALUES[0]).where(grf >= 0, THRESHOLD_VALUES[1])
+            a = grf.new_full(grf.shape, THRESHOLD_HIGH).where(
+                grf >= 0, THRESHOLD_HIGH / o["contrast"]
+            )
         fields = {"coefficient": a}
         if self._random_forcing:
             coefficients = np.stack([d["forcing"] for d in draws])

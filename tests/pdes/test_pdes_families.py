@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 import pdes
 
-SMALL = {"darcy": 12, "poisson": 12, "helmholtz": 12, "heat": (6, 5)}
+SMALL = {"darcy": 12, "poisson": 12, "helmholtz": 12, "heat": (6, 5), "obstacles": 12}
 
 
 def _eigenvalues(matrix):

@@ -1,0 +1,160 @@
+"""The DCDM cases (T4): one model trained at the case's grid, applied at larger grids to
+systems it has not seen (seed 1; training uses seed 0), against CG, IC-PCG, GAMG, LU and
+the spectral PCG (``batched``) on the same systems, one row per (grid, solver).
+
+The model is trained once and cached under ``models/`` (a later run resumes or reuses it);
+its training time is a one-off cost, reported in each DCDM row's ``extra``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import pdes
+
+from .cases import Case
+from .runner import SolverRun, _measure, log
+
+__all__ = ["DCDM_CASES", "DcdmSetup", "run_dcdm_case"]
+
+UNSEEN_SEED = 1
+BUDGET_SECONDS = 300.0
+MODELS = Path(__file__).resolve().parents[1] / "models"  # the checkout's models/
+
+
+@dataclass(frozen=True)
+class DcdmSetup:
+    """Where a DCDM case's model lives, how it is trained, and the grids it is applied on."""
+
+    model: str
+    grids: tuple[tuple[int, ...], ...]
+    training: dict[str, Any] = field(default_factory=dict)
+
+
+DCDM_CASES: dict[str, DcdmSetup] = {
+    "dcdm-scaling": DcdmSetup("dcdm-obstacles64.pt", ((64, 64), (128, 128), (256, 256)),
+                              {"epochs": 8, "epoch_size": 320}),
+    "dcdm-darcy": DcdmSetup("dcdm-darcy64-contrast1e3.pt", ((64, 64), (128, 128), (256, 256)),
+                            {"epochs": 8, "epoch_size": 320}),
+    "dcdm-3d": DcdmSetup("dcdm-obstacles32x32x32.pt", ((32, 32, 32), (64, 64, 64)),
+                         {"epochs": 6, "epoch_size": 160, "batch_size": 8, "channels": 4,
+                          "matrices": 2, "lanczos_steps": 300}),
+}
+
+
+def solver_runs(model: Path, untrained: Path) -> list[SolverRun]:
+    """DCDM, its flexible-CG form, the same iteration with the untrained network (= PCG with
+    the masked box-DST solve: the spectral probe of the issue), the PETSc references and the
+    spectral PCG on lanes (``batched``)."""
+    return [
+        SolverRun("dcdm", "dcdm", {"model": str(model)}),
+        SolverRun("fcg-dcdm", "fcg-dcdm", {"model": str(model)}),
+        SolverRun("dcdm[untrained: masked DST]", "dcdm", {"model": str(untrained)}),
+        SolverRun("petsc:cg+none", "petsc:cg+none"),
+        SolverRun("petsc:cg+icc", "petsc:cg+icc"),
+        SolverRun("petsc:cg+gamg", "petsc:cg+gamg"),
+        SolverRun("petsc:lu", "petsc:lu"),
+        SolverRun("batched", "batched", sorted_order=True),  # spectral (DST) PCG on lanes
+    ]
+
+
+def run_dcdm_case(case: Case, suite: str, out: Path, only: list[str] | None = None
+                  ) -> list[dict[str, Any]]:
+    """Train (or reuse) the case's model, then every solver on every grid of the case."""
+    from solvers.dcdm import save_model, train_model, training_state
+
+    setup = DCDM_CASES[case.name]
+    model = MODELS / setup.model
+    figures = train_model(case.family, case.grid, model, family_options=case.family_options,
+                          progress=False, **setup.training)
+    network = {k: v for k, v in setup.training.items() if k in ("channels", "levels")}
+    untrained = save_model(Path(out) / f"{case.name}-untrained.pt", training_state(
+        case.family, case.grid, Path(out) / "none.pt", case.family_options, **network))
+    training = {"model": str(model), "train_grid": list(case.grid), "epochs": figures["epoch"],
+                "training_seconds": figures["train_seconds"] + figures["data_seconds"],
+                "validation_iterations": figures["val_iterations"]}
+    log.info("%s: model %s, %d epochs, %.0f s of training (one-off)", case.name, model,
+             figures["epoch"], training["training_seconds"])
+    rows = []
+    for grid in setup.grids:
+        sub = replace(case, name=f"{case.name}-{'x'.join(map(str, grid))}", grid=grid)
+        family = pdes.get(case.family, grid=grid, **case.family_options)
+        systems = [family.sample(i, seed=UNSEEN_SEED) for i in range(case.n)]
+        features = np.stack([s.features for s in systems])
+        for run in solver_runs(model, untrained):
+            if only and run.label not in only:
+                continue
+            row = _measure(sub, suite, run, systems, features, BUDGET_SECONDS)
+            if run.options.get("model") == str(model):
+                row["extra"].update(training)
+            rows.append(row)
+            log.info("%s %s: %.1f ms/sample, %.1f its, max residual %.1e%s", sub.name,
+                     run.label, row["ms_per_sample"], row["iterations_mean"],
+                     row["max_residual"], "" if row["converged_all"] else " (FAILED)")
+    if len(case.grid) == 2:
+        plot_residuals(systems[0], model, case.tol, out / f"{case.name}-residuals.png")
+    return rows
+
+
+def residual_histories(system: pdes.LinearSystem, model: Path, tol: float
+                       ) -> dict[str, np.ndarray]:
+    """||b - A x_k|| / ||b|| per iteration of one system: DCDM (TRUE residual), CG and
+    IC-PCG (PETSc's unpreconditioned recursive residual)."""
+    from solvers.batched._operators import lane_norm
+    from solvers.dcdm import load_model, network_from, solve_on_lanes
+
+    dcdm = [1.0]
+
+    def record(lanes) -> None:
+        dcdm.append(float(lane_norm(lanes.residual())[0] / lane_norm(lanes.b)[0]))
+
+    solve_on_lanes(network_from(load_model(model)), [system], tol, monitor=record)
+    return {"dcdm": np.array(dcdm), "CG (petsc:cg+none)": _petsc_history(system, "none", tol),
+            "IC-PCG (petsc:cg+icc)": _petsc_history(system, "icc", tol)}
+
+
+def _petsc_history(system: pdes.LinearSystem, pc: str, tol: float) -> np.ndarray:
+    from petsc4py import PETSc
+
+    A = system.matrix.tocsr()
+    mat = PETSc.Mat().createAIJ(size=A.shape, csr=(A.indptr.astype(PETSc.IntType),
+                                                    A.indices.astype(PETSc.IntType), A.data),
+                                comm=PETSc.COMM_SELF)
+    ksp = PETSc.KSP().create(comm=PETSc.COMM_SELF)
+    ksp.setOperators(mat)
+    ksp.setType("cg")
+    ksp.getPC().setType(pc)
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    ksp.setTolerances(rtol=tol, atol=0.0, max_it=20 * system.size)
+    history: list[float] = []
+    ksp.setMonitor(lambda _ksp, _its, norm: history.append(norm))
+    b = PETSc.Vec().createWithArray(np.ascontiguousarray(system.rhs), comm=PETSc.COMM_SELF)
+    ksp.solve(b, mat.createVecRight())
+    return np.array(history) / np.linalg.norm(system.rhs)
+
+
+def plot_residuals(system: pdes.LinearSystem, model: Path, tol: float, path: Path) -> Path:
+    """The residual histories of ``residual_histories`` on a log scale, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for label, history in residual_histories(system, model, tol).items():
+        ax.semilogy(np.arange(len(history)), history, label=f"{label}: {len(history) - 1} its")
+    ax.axhline(tol, color="gray", lw=0.8, ls=":")
+    ax.set_xscale("symlog", linthresh=50)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("relative residual")
+    ax.set_title(f"obstacles {'x'.join(map(str, system.grid))}, seed {system.seed} "
+                 f"sample {system.index} (unseen)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,65 @@
+"""DCDM checkpoints: plain tensors, numbers, strings, lists and dicts (``weights_only=True``).
+
+A checkpoint says which family, grid and options it was trained on, the network's shape,
+the training settings and figures, and the torch version; the solvers and the trainer refuse
+one made for another family or spatial dimension.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .._base import SolverError
+from ._network import DirectionNet
+
+__all__ = ["FORMAT", "check_model", "load_model", "network_from", "save_model"]
+
+FORMAT = 1
+
+
+def save_model(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+    """Write atomically (temp file + rename): an interrupted save never corrupts a model."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    torch.save({**state, "format": FORMAT, "torch": str(torch.__version__)}, partial)
+    os.replace(partial, target)
+    return target
+
+
+def load_model(path: str | os.PathLike) -> dict[str, Any]:
+    """The checkpoint at ``path``; SolverError (bad input) if it is missing or not a DCDM model."""
+    path = Path(path)
+    if not path.is_file():
+        raise SolverError(f"no DCDM model at {path} (train one with `pdeforge train-dcdm`)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same bad input
+        raise SolverError(f"{path} is not a readable DCDM model ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT or "network" not in state:
+        raise SolverError(f"{path} is not a DCDM model (format {FORMAT})")
+    return state
+
+
+def check_model(state: dict[str, Any], path: str | os.PathLike, family: str | None = None,
+                ndim: int | None = None, fields: set[str] | None = None) -> None:
+    """Refuse a model made for another family, spatial dimension or set of input fields."""
+    made = f"{path} was trained on {state['family']} ({state['ndim']}-D)"
+    if family is not None and family != state["family"]:
+        raise SolverError(f"{made}, not {family}")
+    if ndim is not None and ndim != state["ndim"]:
+        raise SolverError(f"{made}, not on a {ndim}-D grid")
+    if fields is not None and fields != set(state["fields"]):
+        raise SolverError(f"{made}: these systems have fields {', '.join(sorted(fields))}, "
+                          f"not {', '.join(state['fields'])}")
+
+
+def network_from(state: dict[str, Any], device: torch.device | str = "cpu") -> DirectionNet:
+    """The checkpoint's network with its weights, in eval mode on ``device``."""
+    net = DirectionNet(state["ndim"], **state["network"])
+    net.load_state_dict(state["model"])
+    return net.to(device).eval()
