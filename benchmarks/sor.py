@@ -71,7 +71,7 @@ def run_sor_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
     """Both sequences, every policy; rows per policy, totals against the comparators."""
     rows: list[dict[str, Any]] = []
     for label, (build, context, low, high) in SEQUENCES.items():
-        sub = Case(f"{case.name}/{label}", "heat" if label == "heat" else "shifted-laplacian",
+        sub = Case(f"{case.name}-{label}", "heat" if label == "heat" else "shifted-laplacian",
                    case.grid, case.n, case.tol, suites=case.suites, kind=case.kind)
         systems = build(case.grid, case.n)
         curves: dict[str, np.ndarray] = {}
