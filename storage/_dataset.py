@@ -163,17 +163,25 @@ class Dataset:
 
         Not safe to call concurrently: the flow calls it once, from its finalize step.
         """
+        done = self.done_mask()
+        self._merge_reasons("failures", failures, keep=lambda p: not done[p])
+
+    def record_fallbacks(self, fallbacks: Mapping[int, str]) -> None:
+        """Merge into attrs["fallbacks"] why a done sample needed the fallback solver (its
+        first attempt's failure): the stored solution and stats are the fallback's."""
+        self._merge_reasons("fallbacks", fallbacks, keep=lambda p: True)
+
+    def _merge_reasons(self, key: str, reasons: Mapping[int, str], keep) -> None:
         if self._mode == "r":
             raise StorageError(f"{self._url} was opened read-only")
-        for position in failures:
+        for position in reasons:
             if not 0 <= int(position) < len(self):
-                raise ValueError(f"failure position {position} is outside [0, {len(self)})")
+                raise ValueError(f"{key} position {position} is outside [0, {len(self)})")
         merged = {
-            **self._root.attrs.get("failures", {}),
-            **{str(int(p)): str(reason) for p, reason in failures.items()},
+            **self._root.attrs.get(key, {}),
+            **{str(int(p)): str(reason) for p, reason in reasons.items()},
         }
-        done = self.done_mask()
-        self._root.attrs["failures"] = {p: r for p, r in merged.items() if not done[int(p)]}
+        self._root.attrs[key] = {p: r for p, r in merged.items() if keep(int(p))}
 
     def to_xarray(self) -> Any:
         """Every array in one lazy (dask-backed) ``xarray.Dataset``, for analysis at scale.
@@ -207,6 +215,7 @@ class Dataset:
             "done": int(done.sum()),
             "failed": int((status == FAILED).sum()),
             "pending": int((status == PENDING).sum()),
+            "fallbacks": len(attrs.get("fallbacks", {})),
             "residual_max": float(residual.max()) if done.any() else None,
             "residual_median": float(np.median(residual)) if done.any() else None,
             "iterations_mean": float(iterations.mean()) if done.any() else None,
