@@ -8,10 +8,12 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 # PETSc builds from source through pip (about 15 minutes once, then pip's wheel cache).
 export PETSC_CONFIGURE_OPTIONS ?= --with-mpi=0 --with-fc=0 --with-debugging=0 --with-x=0
 RUN_OUT ?= runs/default
+WORKERS ?= 2
+DASK_PORT ?= 8786
 BENCH_OUT ?= bench
 SUITE ?= quick
 
-.PHONY: setup run test bench lint server clean contract
+.PHONY: setup run test bench lint server cluster cluster-stop clean contract
 
 setup: $(VENV)/.installed
 
@@ -51,6 +53,22 @@ lint: setup
 
 server: setup
 	$(VENV)/bin/prefect server start --host 127.0.0.1
+
+# a local Dask scheduler and $(WORKERS) single-thread worker processes on 127.0.0.1:
+# `pdeforge generate ... --dask-address tcp://127.0.0.1:$(DASK_PORT)`; logs and pids in .dask/
+cluster:  # needs the venv (make setup)
+	mkdir -p .dask
+	nohup $(VENV)/bin/dask scheduler --host 127.0.0.1 --port $(DASK_PORT) --no-dashboard \
+	  > .dask/scheduler.log 2>&1 & echo $$! > .dask/scheduler.pid
+	sleep 2
+	nohup $(VENV)/bin/dask worker tcp://127.0.0.1:$(DASK_PORT) --nworkers $(WORKERS) \
+	  --nthreads 1 --no-dashboard --local-directory .dask > .dask/workers.log 2>&1 & \
+	  echo $$! > .dask/workers.pid
+	@echo "cluster at tcp://127.0.0.1:$(DASK_PORT) ($(WORKERS) workers); stop: make cluster-stop"
+
+cluster-stop:
+	-for p in workers scheduler; do test -f .dask/$$p.pid && kill $$(cat .dask/$$p.pid); \
+	  rm -f .dask/$$p.pid; done
 
 clean:
 	rm -rf $(VENV) .prefect .pytest_cache .ruff_cache .hypothesis build *.egg-info runs bench
