@@ -27,6 +27,9 @@ def configure_prefect() -> None:
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        # the per-run API is stopped right after the flow: its event consumers, cancelled
+        # mid-flush, would print tracebacks about events of a database nobody reads
+        "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
         "DASK_LOGGING__DISTRIBUTED": "warning",
         # per-sample vectors are small; parallelism comes from workers, not BLAS threads
         "OPENBLAS_NUM_THREADS": "1",

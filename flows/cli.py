@@ -73,6 +73,10 @@ def generate(
         "--family-option", "-o", help="family option key=value (repeatable)")] = None,
     solver_option: Annotated[list[str] | None, typer.Option(
         "--solver-option", "-s", help="solver option key=value (repeatable)")] = None,
+    extend: Annotated[bool, typer.Option(
+        help="grow a smaller store of the same spec to --n samples")] = False,
+    fallback: Annotated[str, typer.Option(
+        help="solver that redoes a sample missing --tol once (none: off)")] = "petsc:lu",
 ) -> None:
     """Generate N solved samples of a PDE family into a zarr store (resumes a partial one)."""
     from .spec import GenerateSpec
@@ -86,7 +90,9 @@ def generate(
                         out=out, family_options=_parse_key_values(family_option or [],
                                                                   "--family-option"),
                         solver_options=solver_options, order=order, chunk=chunk,
-                        workers=workers, dask_address=dask_address, device=device).validate()
+                        workers=workers, dask_address=dask_address, device=device,
+                        extend=extend, fallback=None if fallback == "none" else fallback
+                        ).validate()
     from .generate import run_generate  # Prefect loads only once the input is known good
 
     summary = run_generate(spec)
@@ -110,6 +116,17 @@ def _format_summary(store: str, s: dict) -> str:
         lines.append(f"  true residual max {s['residual_max']:.2e} median "
                      f"{s['residual_median']:.2e}; iterations mean {s['iterations_mean']:.1f} "
                      f"max {s['iterations_max']}")
+    if s.get("last_run"):
+        r = s["last_run"]
+        lines.append(f"  last run: {r['solved']} samples in {r['seconds']:.1f} s = "
+                     f"{r['solved'] / max(r['seconds'], 1e-9):.1f} samples/s (solving "
+                     f"{r['solve_seconds']:.1f} s), solver {r['solver']} on "
+                     f"{', '.join(r['devices']) or '-'}, {r['task_runner']}")
+    if s.get("failures_by_reason") or s.get("fallbacks"):
+        reasons = ", ".join(f"{count} {reason}" for reason, count in
+                            sorted(s["failures_by_reason"].items())) or "none"
+        lines.append(f"  failures: {reasons}; {s['fallbacks']} samples solved by the fallback "
+                     "solver after a failed first attempt")
     return "\n".join(lines)
 
 
@@ -234,29 +251,44 @@ def run(
 
 @app.command()
 def serve(
-    cron: Annotated[str, typer.Option(help="schedule, cron syntax")] = "0 2 * * *",
+    cron: Annotated[str | None, typer.Option(help="schedule, cron syntax")] = "0 2 * * *",
+    interval: Annotated[float | None, typer.Option(help="schedule every N s (not cron)")] = None,
+    grow: Annotated[int, typer.Option(help="each run adds N samples (0: finish --n)")] = 0,
     family: Annotated[str, typer.Option()] = "darcy",
     grid: Annotated[str, typer.Option()] = "64",
-    n: Annotated[int, typer.Option()] = 1000,
+    n: Annotated[int, typer.Option(help="samples of the first run")] = 1000,
+    seed: Annotated[int, typer.Option()] = 0,
     solver: Annotated[str, typer.Option()] = "skr",
+    tol: Annotated[float, typer.Option()] = 1e-8,
     out: Annotated[str, typer.Option()] = "data.zarr",
+    chunk: Annotated[int, typer.Option(help="samples per task (0: automatic)")] = 0,
     workers: Annotated[int, typer.Option()] = 1,
     dask_address: Annotated[str | None, typer.Option()] = None,
+    family_option: Annotated[list[str] | None, typer.Option(
+        "--family-option", "-o", help="family option key=value (repeatable)")] = None,
 ) -> None:
-    """Serve the generate flow on a schedule (needs `make server` and PREFECT_API_URL)."""
+    """Serve generate on a schedule (needs `make server` and PREFECT_API_URL); blocks."""
     import os
 
-    from prefect import serve as serve_deployments
-
-    from .generate import scheduled_deployment
     from .spec import GenerateSpec
 
     if not os.environ.get("PREFECT_API_URL"):
         raise BadInput("schedules need a Prefect server: run `make server` and export "
                        "PREFECT_API_URL=http://127.0.0.1:4200/api")
-    spec = GenerateSpec(family=family, grid=_grid(grid), n=n, solver=solver, out=out,
-                        workers=workers, dask_address=dask_address).validate()
-    serve_deployments(scheduled_deployment(spec, cron))
+    if grow < 0:
+        raise BadInput(f"--grow must be >= 0, got {grow}")
+    spec = GenerateSpec(family=family, grid=_grid(grid), n=n, seed=seed, solver=solver, tol=tol,
+                        out=out, chunk=chunk, workers=workers, dask_address=dask_address,
+                        family_options=_parse_key_values(family_option or [], "--family-option"),
+                        extend=grow > 0)
+    from prefect import serve as serve_deployments
+
+    from .schedule import next_size, scheduled_deployment
+
+    spec.n = next_size(spec, 0)  # a store already larger than --n is served as it stands
+    spec.validate()
+    serve_deployments(scheduled_deployment(spec, cron=None if interval else cron,
+                                           interval=interval, grow=grow))
 
 
 def main() -> None:

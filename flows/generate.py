@@ -6,6 +6,8 @@ Numerics live in pdes/solvers/storage; this module only wires them as Prefect ta
 from __future__ import annotations
 
 import subprocess
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -16,11 +18,11 @@ import storage
 
 from ._api import shared_prefect_api
 from ._env import project_root
-from .runners import task_runner_for
+from .runners import runner_label, task_runner_for
 from .spec import GenerateSpec, task_blocks
 
-__all__ = ["block_features", "generate", "order_features", "plan_order", "run_generate",
-           "scheduled_deployment", "solve_block"]
+__all__ = ["block_features", "fall_back", "generate", "order_features", "pending_runs",
+           "plan_order", "run_generate", "solve_block", "store_order"]
 
 
 @task(name="features", cache_policy=NO_CACHE)
@@ -38,17 +40,28 @@ def order_features(features: np.ndarray, method: str) -> list[int]:
     return [int(i) for i in solvers.order(features, method=method)]
 
 
-def plan_order(spec: GenerateSpec) -> list[int]:
-    """Features computed in parallel (two tasks per worker: each task run has a fixed
-    Prefect cost on a worker), then ordered in one task."""
-    if spec.order == "none" or spec.n == 1:
-        return list(range(spec.n))
-    size = -(-spec.n // (2 * spec.workers))
-    futures = [block_features.submit(spec, a, b) for a, b in task_blocks(spec.n, size)]
-    return order_features(np.concatenate([f.result() for f in futures]), spec.order)
+def plan_order(spec: GenerateSpec, start: int = 0) -> list[int]:
+    """The solve order of samples start..n-1: features computed in parallel (two tasks per
+    worker: each task run has a fixed Prefect cost on a worker), then ordered in one task."""
+    count = spec.n - start
+    if spec.order == "none" or count == 1:
+        return list(range(start, spec.n))
+    size = -(-count // (2 * spec.workers))
+    futures = [block_features.submit(spec, a, b) for a, b in task_blocks(spec.n, size, start)]
+    local = order_features(np.concatenate([f.result() for f in futures]), spec.order)
+    return [start + i for i in local]
 
 
-FALLBACK = "petsc:lu"  # a sample the chosen solver misses is retried once by this one
+def store_order(spec: GenerateSpec) -> list[int] | None:
+    """The order a store already holds (grown by the new samples' own order on ``extend``:
+    the stored samples keep their positions); None when there is no store yet."""
+    stored = spec.stored()
+    if stored is None:
+        return None
+    if stored[0] < spec.n:  # validate() allowed this only with extend
+        return storage.grow_dataset(spec.out, np.asarray(plan_order(spec, stored[0]))
+                                    ).source_index[:].tolist()
+    return storage.open_dataset(spec.out).source_index[:].tolist()
 
 
 @task(name="solve-block", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
@@ -57,6 +70,7 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
 
     The solver's recycled space / warm start / bandit state lives across the block; the
     block is written in one go, data first and status last (storage guarantees that).
+    A sample that misses ``tol`` is solved once more by ``spec.fallback`` (direct).
     """
     family = spec.family_object()
     solver = spec.solver_object()
@@ -65,22 +79,19 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     params: dict[str, list] = {name: [] for name in (*family.param_names, *solver.param_names)}
     solution, iterations, residual, seconds, status = [], [], [], [], []
     failures: dict[int, str] = {}
-    fallbacks: dict[int, str] = {}  # done by the fallback: why the first attempt failed
+    fallbacks: dict[int, str] = {}  # first attempt's reason of samples the fallback solved
     samples = solver.solve_samples(family, source, spec.seed)  # in order; lanes assemble on
-    for offset, (result, fields, values) in enumerate(samples):  # the device, no CSR there
+    for offset, (first, fields, values) in enumerate(samples):  # the device, no CSR there
+        result = first
+        if not first.converged:
+            result, reason = fall_back(spec, family, source[offset], first)
+            (fallbacks if result.converged else failures)[start + offset] = reason
         for name in inputs:
             inputs[name].append(fields[name])
         for name in family.param_names:
             params[name].append(values[name])
         for name in solver.param_names:  # what the solver chose per sample (SOR's omega)
-            params[name].append(result.info[name])
-        if not result.converged:  # recorded, then retried once by the direct solver
-            attempt = (f"{spec.solver} stopped at true relative residual {result.residual:.3e} "
-                       f"> tol {spec.tol:g} after {result.iterations} iterations")
-            if spec.solver != FALLBACK:
-                result = _fallback(spec, family, source[offset])
-                attempt += f"; fallback {FALLBACK}: residual {result.residual:.3e}"
-            (fallbacks if result.converged else failures)[start + offset] = attempt
+            params[name].append(first.info[name])
         solution.append(result.x.reshape(family.grid))
         iterations.append(result.iterations)
         residual.append(result.residual)
@@ -93,13 +104,35 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
         params={k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
         iterations=np.asarray(iterations), residual=np.asarray(residual),
         seconds=np.asarray(seconds), status=np.asarray(status, dtype=np.uint8))
+    device = first.info.get("device", "cpu")
+    get_run_logger().info(
+        "block %d..%d: %d iterations, %.2f s solving on %s, %d by fallback, %d failed",
+        start, start + len(source) - 1, sum(iterations), sum(seconds), device, len(fallbacks),
+        len(failures))
     return {"start": start, "count": len(source), "failures": failures, "fallbacks": fallbacks,
-            "iterations": int(np.sum(iterations)), "seconds": float(np.sum(seconds))}
+            "iterations": int(np.sum(iterations)), "seconds": float(np.sum(seconds)),
+            "device": device}
+
+
+def fall_back(spec: GenerateSpec, family, index: int, first) -> tuple[Any, str]:
+    """Solve sample ``index`` once more with the fallback solver: (the result to store, the
+    first attempt's reason and the fallback's outcome)."""
+    reason = (f"not converged: {spec.solver} stopped at true relative residual "
+              f"{first.residual:.3e} > tol {spec.tol:g} after {first.iterations} iterations")
+    if not spec.fallback or spec.fallback == spec.solver:
+        return first, reason
+    try:
+        result = spec.fallback_object().solve(family.sample(int(index), spec.seed))
+    except Exception as exc:  # noqa: BLE001 - a failed sample must not fail its block
+        return first, f"fallback error: {reason}; fallback {spec.fallback} raised {exc!r}"
+    return result, f"{reason}; fallback {spec.fallback}: residual {result.residual:.3e}"
 
 
 @task(name="finalize", cache_policy=NO_CACHE)
-def finalize(spec: GenerateSpec, reports: list[dict[str, Any]]) -> dict[str, Any]:
-    """Record failure and fallback reasons (the single writer of attrs); summarise the store."""
+def finalize(spec: GenerateSpec, reports: list[dict[str, Any]], run: dict[str, Any]
+             ) -> dict[str, Any]:
+    """Record failure reasons, fallbacks and the run (the single writer of attrs) and
+    summarise the store."""
     dataset = storage.open_dataset(spec.out, mode="r+")
     failures = {k: v for r in reports for k, v in r["failures"].items()}
     if failures:
@@ -107,14 +140,12 @@ def finalize(spec: GenerateSpec, reports: list[dict[str, Any]]) -> dict[str, Any
     fallbacks = {k: v for r in reports for k, v in r["fallbacks"].items()}
     if fallbacks:
         dataset.record_fallbacks(fallbacks)
+    dataset.record_run({**run, "solved": sum(r["count"] for r in reports),
+                        "failed": len(failures), "fallbacks": len(fallbacks),
+                        "solve_seconds": sum(r["seconds"] for r in reports),
+                        "iterations": sum(r["iterations"] for r in reports),
+                        "devices": sorted({r["device"] for r in reports})})
     return dataset.summary()
-
-
-def _fallback(spec: GenerateSpec, family, index: int):
-    """The sample solved again by the direct solver (same tolerance on the true residual)."""
-    import solvers
-
-    return solvers.get(FALLBACK, tol=spec.tol).solve(family.sample(int(index), spec.seed))
 
 
 def git_revision() -> str:
@@ -129,13 +160,19 @@ def git_revision() -> str:
 
 @flow(name="pdeforge-generate", log_prints=False)
 def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
-    """Generate ``spec.n`` solved samples into ``spec.out`` (resuming what is done)."""
+    """Generate ``spec.n`` solved samples into ``spec.out`` (resuming what is done, growing
+    a smaller store of the same spec with ``spec.extend``)."""
     logger = get_run_logger()
+    started, clock = datetime.now(UTC), time.perf_counter()
     spec = spec.validate()
     with storage.writer_lock(spec.out):  # one writing run per store (held by this process)
+        removed = storage.remove_partial_writes(spec.out)
+        if removed:
+            logger.warning("removed %d partial files a killed writer left: %s", len(removed),
+                           ", ".join(removed[:5]))
         family = spec.family_object()
         solver = spec.solver_object()
-        order = plan_order(spec)
+        order = store_order(spec) or plan_order(spec)
         attrs = {**spec.identity(), "spacing": list(family.spacing), "solver": spec.solver,
                  "solver_options": _jsonable(solver.options()), "tolerance": spec.tol,
                  "order_method": spec.order, "chunk": spec.chunk, "git_revision": git_revision()}
@@ -143,22 +180,26 @@ def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
             spec.out, n=spec.n, grid=tuple(spec.grid), fields=family.field_names,
             params=(*family.param_names, *solver.param_names), chunk=spec.chunk,
             source_index=np.asarray(order), attrs=attrs)
-        todo = [(a, b) for a, b in task_blocks(spec.n, spec.chunk) if len(dataset.pending(a, b))]
+        todo = pending_runs(dataset, spec)
         logger.info("%d of %d blocks to solve (%s, %d samples, solver %s)", len(todo),
                     len(task_blocks(spec.n, spec.chunk)), spec.family, spec.n, spec.solver)
         futures = [solve_block.submit(spec, a, order[a:b]) for a, b in todo]
         reports = list(_progress(futures, total=sum(b - a for a, b in todo), enabled=progress))
-        return finalize(spec, reports)
+        run = {"started": started.isoformat(timespec="seconds"),
+               "seconds": time.perf_counter() - clock, "solver": spec.solver,
+               "task_runner": runner_label(spec)}
+        return finalize(spec, reports, run)
 
 
-def scheduled_deployment(spec: GenerateSpec, cron: str):
-    """A deployment of ``generate`` for ``spec`` on a cron schedule (served by ``serve``).
-
-    Each scheduled run resumes the same store, so a run cut short is finished by the next.
-    """
-    flow_ = generate.with_options(task_runner=task_runner_for(spec))
-    return flow_.to_deployment(name=f"generate-{spec.family}", cron=cron,
-                               parameters={"spec": spec.as_dict(), "progress": False})
+def pending_runs(dataset: storage.Dataset, spec: GenerateSpec) -> list[tuple[int, int]]:
+    """Per task block, the run from its first position not done to its end: what a resume
+    (or a grown store's last old chunk) still solves; done samples before it keep their bytes."""
+    runs = []
+    for a, b in task_blocks(spec.n, spec.chunk):
+        pending = dataset.pending(a, b)
+        if len(pending):
+            runs.append((int(pending[0]), b))
+    return runs
 
 
 def run_generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
@@ -179,6 +220,9 @@ def _progress(futures, total: int, enabled: bool):
     with tqdm(total=total, unit="sample", desc="solve", disable=not enabled, leave=False) as bar:
         for future in as_completed(futures):
             report = future.result()
+            # a Dask future kept after its result is read is recomputed when its worker dies
+            # (PrefectHQ/prefect#15442): release it, so only in-flight blocks rerun
+            getattr(future.wrapped_future, "release", lambda: None)()
             bar.update(report["count"])
             yield report
 

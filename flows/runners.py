@@ -6,7 +6,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from .spec import GenerateSpec
 
-__all__ = ["IN_PROCESS_BLOCKS", "local_cluster_runner", "task_runner_for"]
+__all__ = ["IN_PROCESS_BLOCKS", "local_cluster_runner", "runner_label", "task_runner_for"]
 
 IN_PROCESS_BLOCKS = 2  # blocks in flight in one process (see task_runner_for)
 
@@ -28,6 +28,15 @@ def task_runner_for(spec: GenerateSpec):
     if spec.workers > 1:
         return local_cluster_runner(spec.workers)
     return ThreadPoolTaskRunner(max_workers=IN_PROCESS_BLOCKS)
+
+
+def runner_label(spec: GenerateSpec) -> str:
+    """Where a run's blocks solve, in words (recorded with the run in the store)."""
+    if spec.dask_address:
+        return f"dask scheduler {spec.dask_address}"
+    if spec.workers > 1:
+        return f"LocalCluster of {spec.workers} workers"
+    return f"in process ({IN_PROCESS_BLOCKS} blocks in flight)"
 
 
 def local_cluster_runner(workers: int):

@@ -33,6 +33,8 @@ class GenerateSpec:
     workers: int = 1
     dask_address: str | None = None
     device: str = "auto"
+    extend: bool = False  # grow a smaller store of the same spec to n (new positions only)
+    fallback: str | None = "petsc:lu"  # solves a sample again once when it misses tol
 
     def validate(self) -> GenerateSpec:
         """Raise SpecError/PDEError/SolverError on the first bad input; fill in the chunk."""
@@ -45,21 +47,40 @@ class GenerateSpec:
         if self.order not in ("greedy", "none", "hilbert"):
             raise SpecError(f"--order must be greedy, hilbert or none, got {self.order!r}")
         self.family_object()  # unknown family, bad grid or family option -> PDEError
-        self.solver_object()  # unknown solver or option -> SolverError
+        # unknown solver or option, or a model for another family -> SolverError
+        self.solver_object().check_problem(self.family, tuple(self.grid))
+        if self.fallback:
+            self.fallback_object()
         if self.dask_address:
             check_dask_address(self.dask_address)
         self._adopt_store()
         return self
 
     def _adopt_store(self) -> None:
-        """Refuse a store of another identity; resume with its chunking (task boundaries)."""
+        """Refuse a store of another identity or size (a smaller one only with ``extend``);
+        resume with its chunking (task boundaries)."""
+        stored = self.stored()
+        if stored is not None and stored[0] != self.n:
+            if stored[0] > self.n or not self.extend:
+                hint = "a store never shrinks" if stored[0] > self.n else "add --extend to grow it"
+                raise SpecError(f"store {self.out} holds {stored[0]} samples, not --n {self.n}; "
+                                f"{hint}")
+        if self.chunk <= 0:
+            self.chunk = stored[1] if stored else default_chunk(self.n, self.workers)
+
+    def stored(self) -> tuple[int, int] | None:
+        """(samples, chunk) of the store of this spec already at ``out``; None if there is
+        none. A growth cut short counts as its old size when ``extend`` finishes it."""
         import storage
 
-        existing = storage.existing_dataset(self.out, self.identity())
-        if existing is not None and self.chunk <= 0:
-            self.chunk = existing.chunk
-        elif self.chunk <= 0:
-            self.chunk = default_chunk(self.n, self.workers)
+        without_n = {k: v for k, v in self.identity().items() if k != "n"}
+        try:
+            existing = storage.existing_dataset(self.out, without_n)
+        except storage.InterruptedGrowth as exc:
+            if not (self.extend and exc.target == self.n):
+                raise
+            return exc.n, exc.chunk
+        return None if existing is None else (len(existing), existing.chunk)
 
     def family_object(self):
         import pdes
@@ -78,6 +99,12 @@ class GenerateSpec:
             solver.state = f"{self.out.rstrip('/')}.bandit.json"
         return solver
 
+    def fallback_object(self):
+        """The direct solver that redoes a sample the run's solver left above ``tol``."""
+        import solvers
+
+        return solvers.get(self.fallback, tol=self.tol)
+
     def identity(self) -> dict[str, Any]:
         """The attrs that make a store this spec's store (resume only into a matching one)."""
         return {"family": self.family, "grid": list(self.grid), "seed": self.seed, "n": self.n,
@@ -92,9 +119,10 @@ def default_chunk(n: int, workers: int) -> int:
     return max(1, min(64, math.ceil(n / (4 * workers))))
 
 
-def task_blocks(n: int, chunk: int) -> list[tuple[int, int]]:
-    """Contiguous [start, stop) runs of the solve order: one task and one zarr chunk each."""
-    return [(start, min(start + chunk, n)) for start in range(0, n, chunk)]
+def task_blocks(n: int, chunk: int, first: int = 0) -> list[tuple[int, int]]:
+    """Contiguous [start, stop) runs of positions first..n-1: one task and (from 0) one zarr
+    chunk each."""
+    return [(start, min(start + chunk, n)) for start in range(first, n, chunk)]
 
 
 def check_dask_address(address: str, timeout: float = 3.0) -> None:

@@ -7,9 +7,11 @@ first use, so generating data never loads torch.
 from importlib import import_module
 
 from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
-from ._errors import StorageError
+from ._errors import InterruptedGrowth, StorageError
+from ._grow import grow_dataset
 from ._lock import lock_path, writer_lock
 from ._schema import DONE, FAILED, PENDING
+from ._stores import remove_partial_writes
 
 __all__ = [
     "DONE",
@@ -17,12 +19,15 @@ __all__ = [
     "PENDING",
     "ChunkShuffleSampler",
     "Dataset",
+    "InterruptedGrowth",
     "StorageError",
     "ZarrFieldDataset",
     "create_dataset",
     "existing_dataset",
+    "grow_dataset",
     "lock_path",
     "open_dataset",
+    "remove_partial_writes",
     "split_indices",
     "writer_lock",
 ]

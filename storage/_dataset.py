@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -183,6 +184,13 @@ class Dataset:
         }
         self._root.attrs[key] = {p: r for p, r in merged.items() if keep(int(p))}
 
+    def record_run(self, run: Mapping[str, Any]) -> None:
+        """Append one run's record (wall seconds, samples solved, solver, devices, ...) to
+        attrs["runs"], for `pdeforge info`; the flow's finalize step is the one caller."""
+        if self._mode == "r":
+            raise StorageError(f"{self._url} was opened read-only")
+        self._root.attrs["runs"] = to_json([*self._root.attrs.get("runs", []), dict(run)])
+
     def to_xarray(self) -> Any:
         """Every array in one lazy (dask-backed) ``xarray.Dataset``, for analysis at scale.
 
@@ -220,6 +228,9 @@ class Dataset:
             "residual_median": float(np.median(residual)) if done.any() else None,
             "iterations_mean": float(iterations.mean()) if done.any() else None,
             "iterations_max": int(iterations.max()) if done.any() else None,
+            "failures_by_reason": dict(Counter(
+                reason.split(": ", 1)[0] for reason in attrs.get("failures", {}).values())),
+            "last_run": (attrs.get("runs") or [None])[-1],
         }
 
 

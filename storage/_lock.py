@@ -15,10 +15,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from ._errors import StorageError
+from ._stores import local_path
 
 __all__ = ["lock_path", "writer_lock"]
 
@@ -28,13 +27,9 @@ _guard = threading.Lock()
 
 def lock_path(url: str) -> Path | None:
     """``<store>.lock`` for a local path or file:// URL; None for other URL schemes."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        store = Path(url2pathname(parsed.path))
-    elif "://" in url:
+    store = local_path(url)
+    if store is None:
         return None
-    else:
-        store = Path(url)
     store = store.resolve()
     return store.with_name(store.name + ".lock")
 

@@ -15,10 +15,11 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec
 
-from ._errors import StorageError
+from ._errors import InterruptedGrowth, StorageError
 
 PENDING, DONE, FAILED = 0, 1, 2
 MARKER = "pdeforge_version"  # written last at creation: its absence means an unfinished store
+GROWING = "growing_to"  # present only while a dataset grows along sample (see grow_dataset)
 IDENTITY_KEYS = ("family", "grid", "seed", "n", "family_options")
 STATS = {"iterations": "int32", "residual": "float64", "seconds": "float64"}
 GRID_DIMS = ("x", "y", "z")
@@ -104,13 +105,22 @@ def create_layout(
 def read_layout(root: zarr.Group, url: str) -> Layout:
     """Collect and cross-check the arrays; any inconsistency is a StorageError."""
     attrs = root.attrs.asdict()
+    layout = collect_layout(root, attrs, url)
+    if GROWING in attrs:
+        raise InterruptedGrowth(url, attrs["n"], attrs[GROWING], layout.chunk)
+    _check_consistent(layout, attrs, url)
+    return layout
+
+
+def collect_layout(root: zarr.Group, attrs: Mapping[str, Any], url: str) -> Layout:
+    """The arrays the attrs name, unchecked (a growth in progress has mixed lengths)."""
     if MARKER not in attrs:
         raise StorageError(
             f"{url} is not a complete pdeforge dataset (no {MARKER!r} attribute); "
             "delete it to start over"
         )
     try:
-        layout = Layout(
+        return Layout(
             inputs={name: root[f"inputs/{name}"] for name in attrs["input_names"]},
             solution=root["solution"],
             params={name: root[f"params/{name}"] for name in attrs["param_names"]},
@@ -120,15 +130,13 @@ def read_layout(root: zarr.Group, url: str) -> Layout:
         )
     except KeyError as exc:
         raise StorageError(f"{url} has a corrupt layout: {exc.args[0]} is missing") from exc
-    _check_consistent(layout, attrs, url)
-    return layout
 
 
 def _check_consistent(layout: Layout, attrs: Mapping[str, Any], url: str) -> None:
     if attrs.get("n") != layout.n or attrs.get("grid") != list(layout.grid):
         raise StorageError(f"{url} has a corrupt layout: attrs n/grid disagree with the arrays")
     grid_shape = (layout.n, *layout.grid)
-    for name, array in _all_arrays(layout):
+    for name, array in all_arrays(layout):
         shape = grid_shape if array.ndim > 1 else (layout.n,)
         if not isinstance(array, zarr.Array) or array.shape != shape:
             raise StorageError(f"{url} has a corrupt layout: {name} should have shape {shape}")
@@ -136,7 +144,7 @@ def _check_consistent(layout: Layout, attrs: Mapping[str, Any], url: str) -> Non
             raise StorageError(f"{url} has a corrupt layout: {name} is chunked unlike status")
 
 
-def _all_arrays(layout: Layout) -> list[tuple[str, zarr.Array]]:
+def all_arrays(layout: Layout) -> list[tuple[str, zarr.Array]]:
     return [
         *((f"inputs/{k}", a) for k, a in layout.inputs.items()),
         ("solution", layout.solution),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -44,13 +46,40 @@ def create_root(url: str) -> zarr.Group:
         raise StorageError(f"{url} already holds data that is not a pdeforge dataset") from exc
 
 
+# zarr >= 3.1.3 writes a local key to "<key minus suffix>.<uuid4 hex>.partial", then renames it
+_PARTIAL = re.compile(r"\.[0-9a-f]{32}\.partial$")
+
+
+def local_path(url: str) -> Path | None:
+    """The folder of a plain path or file:// URL; None for other URL schemes."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(url2pathname(parsed.path))
+    return None if "://" in url else Path(url)
+
+
+def remove_partial_writes(url: str) -> list[str]:
+    """Delete the temporary files of writes that a killed process left behind; their names.
+
+    Only safe while no one writes the store: the flow calls it holding the writer lock,
+    before its tasks start. A store behind another URL scheme has none to remove.
+    """
+    folder = local_path(url)
+    if folder is None or not folder.is_dir():
+        return []
+    removed = []
+    for path in folder.rglob("*.partial"):
+        if _PARTIAL.search(path.name) and path.is_file():
+            path.unlink()
+            removed.append(str(path.relative_to(folder)))
+    return sorted(removed)
+
+
 def exists(url: str) -> bool:
     """Whether anything at all is stored at ``url`` (a pdeforge dataset or not)."""
-    parsed = urlparse(url)
-    if parsed.scheme in ("", "file"):
-        from pathlib import Path
-
-        return Path(url2pathname(parsed.path) if parsed.scheme else url).exists()
+    folder = local_path(url)
+    if folder is not None:
+        return folder.exists()
     import fsspec
 
     fs, path = fsspec.core.url_to_fs(url)

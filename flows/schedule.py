@@ -1,0 +1,48 @@
+"""Scheduled runs: a deployment `pdeforge serve` registers, and the flow each run executes.
+
+A run either finishes the store of its spec (resume) or, with ``grow``, extends it by
+``grow`` new samples: the next index range of the same family spec, appended along
+``sample`` so the stored samples keep their bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from prefect import flow
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+from .generate import run_generate
+from .spec import GenerateSpec
+
+__all__ = ["next_size", "scheduled_deployment", "scheduled_generate"]
+
+
+def next_size(spec: GenerateSpec, grow: int) -> int:
+    """Samples the store should hold after this run: ``spec.n`` at first, then ``grow`` more
+    each run (never fewer than it holds)."""
+    stored = spec.stored()
+    if stored is None:
+        return spec.n
+    return stored[0] + grow if grow else max(spec.n, stored[0])
+
+
+@flow(name="pdeforge-scheduled")
+def scheduled_generate(spec: GenerateSpec, grow: int = 0) -> dict[str, Any]:
+    """One scheduled run: ``generate`` on the spec's task runner, grown by ``grow`` samples."""
+    spec = replace(spec, extend=bool(grow))
+    return run_generate(replace(spec, n=next_size(spec, grow)), progress=False)
+
+
+def scheduled_deployment(spec: GenerateSpec, *, cron: str | None = None,
+                         interval: float | None = None, grow: int = 0):
+    """A deployment of ``scheduled_generate`` on a cron or interval schedule, one run at a
+    time: a run due while the last still works is cancelled (the next one resumes)."""
+    schedule = {"cron": cron} if cron else {"interval": timedelta(seconds=interval or 86400)}
+    name = f"{'grow' if grow else 'generate'}-{spec.family}"
+    return scheduled_generate.to_deployment(
+        name=name, **schedule, parameters={"spec": spec.as_dict(), "grow": grow},
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW))
