@@ -26,10 +26,11 @@ def _bad_input_types() -> tuple[type[BaseException], ...]:
     from pdes import PDEError
     from solvers import SolverError
     from storage import StorageError
+    from surrogates.errors import SurrogateError
 
     from .spec import SpecError
 
-    return (PDEError, SolverError, StorageError, SpecError, BadInput)
+    return (PDEError, SolverError, StorageError, SpecError, SurrogateError, BadInput)
 
 
 def _parse_key_values(pairs: list[str], what: str) -> dict:
@@ -102,11 +103,27 @@ def generate(
 
 
 @app.command()
-def info(store: Annotated[str, typer.Argument(help="zarr store path or URL")]) -> None:
-    """Summarise a store: family, size, done/failed, residual and iteration statistics."""
+def info(
+    store: Annotated[str, typer.Argument(help="zarr store path or URL, or a model folder")],
+    card: Annotated[bool, typer.Option(
+        help="write README.md and training-split stats into the store")] = False,
+) -> None:
+    """Summarise a store (family, size, done/failed, residuals) or a trained model (recipe)."""
     import storage
+    from surrogates.checkpoint import checkpoint_path
 
+    if checkpoint_path(store).is_file():
+        from surrogates.checkpoint import describe_model
+
+        typer.echo(describe_model(store))
+        return
     typer.echo(_format_summary(store, storage.open_dataset(store).summary()))
+    if card:
+        from surrogates import write_card
+
+        counts = write_card(store)["split"]["counts"]
+        typer.echo(f"  card: {store.rstrip('/')}/README.md and attrs['training_stats'] "
+                   f"(train {counts['train']}, val {counts['val']}, test {counts['test']})")
 
 
 def _format_summary(store: str, s: dict) -> str:
@@ -153,24 +170,41 @@ def bench(
 def train(
     data: Annotated[str, typer.Option(help="zarr store to learn from (done samples only)")],
     out: Annotated[str, typer.Option(help="model folder (resumes its checkpoint)")] = "model",
-    model: Annotated[str, typer.Option(help="neural operator: fno")] = "fno",
-    epochs: Annotated[int, typer.Option(help="epochs in all (a resumed run continues)")] = 20,
-    max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
-    batch_size: Annotated[int, typer.Option()] = 16,
-    lr: Annotated[float, typer.Option()] = 5e-3,
-    seed: Annotated[int, typer.Option()] = 0,
+    model: Annotated[str | None, typer.Option(help="fno (default), tfno or uno")] = None,
+    model_option: Annotated[list[str] | None, typer.Option(
+        "--model-option", "-m", help="model option key=value (repeatable): n_modes, "
+        "hidden_channels, n_layers, padding, ...")] = None,
+    config: Annotated[Path | None, typer.Option(help="recipe file (TOML, or YAML)")] = None,
+    epochs: Annotated[int | None, typer.Option(
+        help="epochs in all (default: fill --max-minutes, else 50)")] = None,
+    max_minutes: Annotated[float | None, typer.Option(
+        help="time budget: the schedule is sized to end with it")] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    lr: Annotated[float | None, typer.Option()] = None,
+    loss: Annotated[str | None, typer.Option(help="h1 (default) or l2")] = None,
+    augment: Annotated[str | None, typer.Option(help="d4 (flips/rotations) or none")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
 ) -> None:
-    """Train a neural-operator surrogate on a store; checkpoints every epoch."""
+    """Train a neural-operator surrogate on a store; checkpoints every epoch, resumes."""
     import storage
+    import surrogates
+    from surrogates.training import check_recipe
 
     from .pipeline import train_flow
 
     storage.open_dataset(data)  # a missing store is bad input, found before Prefect starts
-    metrics = train_flow(data, out, {"model": model, "epochs": epochs, "max_minutes": max_minutes,
-                                     "batch_size": batch_size, "lr": lr, "seed": seed,
-                                     "device": device})
-    typer.echo(f"trained {metrics.get('epochs', '?')} epochs -> {out}")
+    recipe = surrogates.merge_recipes(
+        surrogates.load_recipe(config) if config else {},
+        {"model": model, "epochs": epochs, "max_minutes": max_minutes, "batch_size": batch_size,
+         "lr": lr, "loss": loss, "augment": augment, "seed": seed},
+        {"model_options": _parse_key_values(model_option or [], "--model-option")},
+    )
+    check_recipe(data, out, recipe)
+    metrics = train_flow(data, out, {**recipe, "device": device})
+    typer.echo(f"trained {metrics['epoch']} epochs ({metrics['stopped']}), best validation "
+               f"rel. L2 {metrics['best_val_rel_l2']:.4f} at epoch {metrics['best_epoch']} "
+               f"-> {out}")
 
 
 @app.command("train-dcdm")
@@ -214,16 +248,36 @@ def evaluate(
     data: Annotated[str | None, typer.Option(help="store (default: the training store)")] = None,
     out: Annotated[str | None, typer.Option(help="where metrics.json and PNGs go")] = None,
 ) -> None:
-    """Relative L2/H1 errors on the held-out split, figures and metrics.json."""
-    from surrogates.checkpoint import checkpoint_path
+    """Relative L2/H1 errors on held-out data (the test split, or another store: an unseen
+    seed, another resolution), figures and metrics.json."""
+    from surrogates.checkpoint import load_checkpoint
+    from surrogates.evaluation import evaluation_positions
 
     from .pipeline import evaluate_flow
 
-    if not checkpoint_path(model).is_file():
-        raise BadInput(f"no trained model at {model}")
+    state = load_checkpoint(model)  # no model, another family/inputs/dimension: exit 2 here
+    evaluation_positions(state, data or state["config"]["data"])
     metrics = evaluate_flow(model, data, out)
-    typer.echo(f"relative L2 mean {metrics['rel_l2_mean']:.4f} worst {metrics['rel_l2_worst']:.4f}"
-               f" (mean-prediction baseline {metrics['baseline_rel_l2_mean']:.4f})")
+    typer.echo(f"{metrics['n_test']} samples ({metrics['scope']}, grid "
+               f"{'x'.join(map(str, metrics['grid']))}): relative L2 mean "
+               f"{metrics['rel_l2_mean']:.4f} worst {metrics['rel_l2_worst']:.4f} "
+               f"(mean-prediction baseline {metrics['baseline_rel_l2_mean']:.4f})")
+
+
+@app.command()
+def export(
+    store: Annotated[str, typer.Argument(help="zarr store path or URL")],
+    out: Annotated[Path, typer.Argument(help="file to write, e.g. darcy.h5")],
+    format: Annotated[str, typer.Option(help="pdebench (PDEBench's Darcy HDF5)")] = "pdebench",
+    overwrite: Annotated[bool, typer.Option(help="replace an existing file")] = False,
+) -> None:
+    """Write a store's done samples in another tool's layout (split recorded per sample)."""
+    from surrogates.export import FORMATS, export_pdebench
+
+    if format not in FORMATS:
+        raise BadInput(f"unknown format {format!r}; known: {list(FORMATS)}")
+    count = export_pdebench(store, out, overwrite=overwrite)
+    typer.echo(f"{count} samples -> {out}")
 
 
 @app.command()

@@ -17,33 +17,64 @@ from torch.utils.data import Sampler
 
 from ._schema import DONE
 
-__all__ = ["ChunkShuffleSampler", "ZarrFieldDataset", "split_indices"]
+__all__ = ["SPLITS", "ChunkShuffleSampler", "ZarrFieldDataset", "split_indices", "split_positions",
+           "split_uniforms"]
+
+
+SPLITS = ("train", "val", "test")
 
 
 def split_indices(
-    done_positions: Sequence[int] | np.ndarray,
-    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    source_index: Sequence[int] | np.ndarray,
+    fractions: tuple[float, float, float] = (0.9, 0.05, 0.05),
     seed: int = 0,
+    store_seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Random, seeded, disjoint train/val/test split of store positions.
+    """Seeded train/val/test split by sample identity, never by position.
 
-    Samples are stored in solve order (similar systems next to each other), so a
-    contiguous split would test on a different region of parameter space.
-    Each part is returned sorted, which keeps chunk reads sequential.
+    A sample is (store seed, source index), which fixes its inputs whatever order it
+    was solved and stored in. It goes to train if u < f_train, to val if u < f_train +
+    f_val, else to test, where u in [0, 1) is a hash (splitmix64) of (seed, store seed,
+    source index). So any tool that knows this rule sees the same split, a store that
+    grows never moves a sample between parts, and the parts hold about the fractions
+    given (exactly, as n grows). Returns sorted indices into ``source_index`` per part.
     """
     if len(fractions) != 3 or min(fractions) < 0 or not np.isclose(sum(fractions), 1.0):
         raise ValueError(f"fractions must be three non-negative numbers summing to 1: {fractions}")
-    positions = np.unique(np.asarray(done_positions, dtype=np.int64))
-    n = len(positions)
-    n_val, n_test = (
-        max(int(round(f * n)), 1) if f > 0 and n >= 3 else int(round(f * n)) for f in fractions[1:]
-    )
-    n_train = n - n_val - n_test
-    if n_train < 1:
-        raise ValueError(f"{n} samples are too few for the split {fractions}")
-    shuffled = np.random.default_rng(seed).permutation(positions)
-    parts = np.split(shuffled, [n_train, n_train + n_val])
-    return {name: np.sort(part) for name, part in zip(("train", "val", "test"), parts, strict=True)}
+    u = split_uniforms(source_index, seed, store_seed)
+    part = np.searchsorted(np.cumsum(fractions[:2]), u, side="right")
+    return {name: np.flatnonzero(part == k) for k, name in enumerate(SPLITS)}
+
+
+def split_uniforms(source_index: Sequence[int] | np.ndarray, seed: int = 0,
+                   store_seed: int = 0) -> np.ndarray:
+    """The split's u in [0, 1) of each sample (see `split_indices`)."""
+    key = _splitmix64(_splitmix64(np.full(1, seed % 2**64, np.uint64)) ^ np.uint64(
+        store_seed % 2**64))
+    h = _splitmix64(key ^ np.asarray(source_index, dtype=np.int64).astype(np.uint64))
+    return (h >> np.uint64(11)).astype(np.float64) / 2.0**53
+
+
+def split_positions(
+    store: Any,
+    fractions: tuple[float, float, float] = (0.9, 0.05, 0.05),
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """`split_indices` of a store's done samples, as store positions per part."""
+    store = _open(store)
+    done = np.flatnonzero(np.asarray(store.status[:]) == DONE)
+    identity = np.asarray(store.source_index[:])[done]
+    parts = split_indices(identity, fractions, seed, int(store.attrs.get("seed") or 0))
+    return {name: done[index] for name, index in parts.items()}
+
+
+def _splitmix64(z: np.ndarray) -> np.ndarray:
+    """Steele, Lea and Flood's 64-bit mixer: consecutive integers -> independent bits."""
+    with np.errstate(over="ignore"):
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 class ZarrFieldDataset(TorchDataset):

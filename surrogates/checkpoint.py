@@ -8,11 +8,15 @@ from typing import Any
 
 import torch
 
+import storage
+from storage._schema import IDENTITY_KEYS
+
+from .errors import SurrogateError
 from .models import NormalizedOperator, build_model
 from .normalization import ChannelNormalizer
 
 __all__ = ["CHECKPOINT_NAME", "checkpoint_path", "load_checkpoint", "model_from_checkpoint",
-           "save_checkpoint"]
+           "describe_model", "new_model", "save_checkpoint", "store_identity"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -34,15 +38,30 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    return torch.load(checkpoint_path(path), map_location="cpu", weights_only=True)
+    """The saved state; a missing or unreadable checkpoint is bad input."""
+    target = checkpoint_path(path)
+    if not target.is_file():
+        raise SurrogateError(f"no trained model at {path}")
+    try:
+        return torch.load(target, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file is the user's input
+        raise SurrogateError(f"{target} is not a pdeforge checkpoint: {exc}") from None
 
 
-def model_from_checkpoint(state: dict[str, Any]) -> NormalizedOperator:
-    """Rebuild the architecture from the saved config and load weights and normalisers."""
-    config = state["config"]
-    model = new_model(config)
-    model.load_state_dict(state["model"])
+def model_from_checkpoint(state: dict[str, Any], best: bool = True) -> NormalizedOperator:
+    """Rebuild the architecture from the saved config and load weights and normalisers:
+    the best validation epoch's (the model a run delivers) or the latest (to resume)."""
+    model = new_model(state["config"])
+    weights = state["best"]["model"] if best and state.get("best") else state["model"]
+    model.load_state_dict(weights)
     return model
+
+
+def store_identity(source: Any) -> dict[str, Any]:
+    """What makes two stores hold the same samples: storage's identity attrs."""
+    store = storage.open_dataset(source) if isinstance(source, str | os.PathLike) else source
+    attrs = store.attrs
+    return {key: attrs.get(key) for key in IDENTITY_KEYS}
 
 
 def new_model(config: dict[str, Any]) -> NormalizedOperator:
@@ -55,3 +74,22 @@ def new_model(config: dict[str, Any]) -> NormalizedOperator:
         ChannelNormalizer(torch.zeros(channels), torch.ones(channels)),
         ChannelNormalizer(torch.zeros(1), torch.ones(1)),
     )
+
+
+def describe_model(path: str | os.PathLike) -> str:
+    """`pdeforge info MODEL`: the recipe stored in the checkpoint and how far training got."""
+    state = load_checkpoint(path)
+    config, history = state["config"], state["history"]
+    best = state.get("best") or {}
+    recipe = {k: v for k, v in config.items()
+              if k not in ("model_options", "fields", "params", "grid", "store")}
+    lines = [
+        f"{path}: {config['model']} on {config.get('store', {}).get('family')} "
+        f"{'x'.join(map(str, config['grid']))}, inputs {config['fields'] + config['params']}",
+        f"  model options: {config['model_options']}",
+        f"  recipe: {recipe}",
+        f"  trained {state['epoch']} epochs ({sum(history['seconds']) / 60:.1f} min of epochs), "
+        f"best validation rel. L2 {best.get('val_rel_l2', float('nan')):.4g} at epoch "
+        f"{best.get('epoch')}",
+    ]
+    return "\n".join(lines)

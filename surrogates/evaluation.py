@@ -1,6 +1,9 @@
-"""Held-out evaluation: relative L2/H1 errors on the test split, figures, metrics.json.
+"""Evaluation on held-out data: the test split of the training store, or a whole other store
+(an unseen seed, or another resolution: FNO-type models evaluate zero-shot at any grid).
 
-Figures use matplotlib's object API (no pyplot), so no GUI backend is ever touched.
+Writes metrics.json (means, per-sample errors with each sample's coefficient contrast) and
+PNG figures; the error of predicting the training-mean solution is the baseline a useful
+surrogate must beat.
 """
 
 from __future__ import annotations
@@ -13,16 +16,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
+import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from storage._torch import ZarrFieldDataset
+import storage
+from storage._torch import ZarrFieldDataset, split_positions
 
-from ._surrogate import Surrogate, load
-from .checkpoint import load_checkpoint
+from ._surrogate import load
+from .checkpoint import load_checkpoint, store_identity
+from .errors import SurrogateError
+from .figures import plot_error_vs_contrast, plot_samples, plot_training_curve
 from .training import make_loss
 
-__all__ = ["evaluate", "plot_samples", "plot_training_curve"]
+__all__ = ["evaluate", "evaluation_positions"]
 
 
 def evaluate(
@@ -33,24 +39,26 @@ def evaluate(
     device: str = "auto",
     batch_size: int = 32,
 ) -> dict[str, Any]:
-    """Errors on the test split recorded at training time (``data`` defaults to the training store).
+    """Errors of the trained model on ``data`` (default: its training store's test split).
 
-    Also reports the error of predicting the training-mean solution, the baseline
-    a useful surrogate must beat. Writes metrics.json and PNGs into ``out``
-    (default ``model_dir``).
+    A store of the training store's identity (family, grid, seed, n, options) is scored on
+    its test split only; any other store of the same family and fields on all its done
+    samples. Another family, other input fields or another number of dimensions is a
+    SurrogateError. Writes metrics.json and PNGs into ``out`` (default ``model_dir``).
     """
     state = load_checkpoint(model_dir)
     config = state["config"]
+    data = str(data or config["data"])
+    positions, scope = evaluation_positions(state, data)
+    if not len(positions):
+        raise SurrogateError(f"no held-out done samples to evaluate in {data}")
     out = Path(out if out is not None else model_dir)
     out.mkdir(parents=True, exist_ok=True)
     surrogate = load(model_dir, device=device)
-    test_set = ZarrFieldDataset(
-        data or config["data"], state["split"]["test"].numpy(), config["fields"], config["params"]
-    )
-    if not len(test_set):
-        raise ValueError("the test split is empty; train on more samples")
-    l2, h1 = make_loss("l2", len(config["grid"])), make_loss("h1", len(config["grid"]))
-    baseline = state["mean_solution"][None].to(surrogate.device)
+    test_set = ZarrFieldDataset(data, positions, config["fields"], config["params"])
+    dim = len(config["grid"])
+    l2, h1 = make_loss("l2", dim), make_loss("h1", dim)
+    baseline = _resample(state["mean_solution"], test_set.grid).to(surrogate.device)
     rows: dict[str, list[float]] = {"rel_l2": [], "rel_h1": [], "baseline_rel_l2": []}
     seconds = 0.0
     with torch.no_grad():
@@ -64,14 +72,18 @@ def evaluate(
                 rows["rel_h1"].append(h1(pred[i : i + 1], y[i : i + 1]).item())
                 rows["baseline_rel_l2"].append(l2(baseline, y[i : i + 1]).item())
     errors = np.asarray(rows["rel_l2"])
+    contrast = _contrast(test_set)
     order = np.argsort(errors)
     shown = sorted({int(order[0]), int(order[len(order) // 2]), int(order[-1])})
     figures = {
-        "samples": str(plot_samples(surrogate, test_set, shown, errors, out / "samples.png")),
-        "training_curve": str(plot_training_curve(state["history"], out / "training_curve.png")),
+        "samples": plot_samples(surrogate, test_set, shown, errors, out / "samples.png"),
+        "training_curve": plot_training_curve(state["history"], out / "training_curve.png"),
+        "error_vs_contrast": plot_error_vs_contrast(contrast, errors,
+                                                    out / "error_vs_contrast.png"),
     }
     metrics = {
-        "n_test": len(test_set),
+        "data": data, "scope": scope, "grid": list(test_set.grid),
+        "trained_grid": list(config["grid"]), "n_test": len(test_set),
         "rel_l2_mean": float(errors.mean()),
         "rel_l2_median": float(np.median(errors)),
         "rel_l2_worst": float(errors.max()),
@@ -80,57 +92,66 @@ def evaluate(
         "baseline_rel_l2_mean": float(np.mean(rows["baseline_rel_l2"])),
         "inference_seconds_per_sample": seconds / len(test_set),
         "epochs": state["epoch"],
+        "best_epoch": state["best"]["epoch"] if state.get("best") else state["epoch"],
         "train_seconds": float(sum(state["history"]["seconds"])),
+        "model": config["model"], "model_options": config["model_options"],
         "device": str(surrogate.device),
         "per_sample": [
-            {"position": int(p), "rel_l2": a, "rel_h1": b}
-            for p, a, b in zip(test_set.positions, rows["rel_l2"], rows["rel_h1"], strict=True)
+            {"position": int(p), "rel_l2": a, "rel_h1": b, **c}
+            for p, a, b, c in zip(test_set.positions, rows["rel_l2"], rows["rel_h1"], contrast,
+                                  strict=True)
         ],
-        "figures": figures,
+        "figures": {name: str(path) for name, path in figures.items()},
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 
 
-def plot_samples(
-    surrogate: Surrogate,
-    dataset: ZarrFieldDataset,
-    indices: list[int],
-    errors: np.ndarray,
-    path: Path,
-) -> Path:
-    """Rows of input / truth / prediction / |error|; 3-D fields show their middle z-slice."""
-    fig = Figure(figsize=(13, 3.2 * len(indices)), layout="tight")
-    axes = fig.subplots(len(indices), 4, squeeze=False)
-    for row, index in zip(axes, indices, strict=True):
-        sample = dataset[index]
-        x, y = sample["x"].numpy(), sample["y"][0].numpy()
-        pred = surrogate.predict(x)
-        label = dataset.fields[0] if dataset.fields else dataset.params[0]
-        panels = [(x[0], f"input: {label}"), (y, "truth"), (pred, "prediction"),
-                  (np.abs(pred - y), f"|error| (rel L2 {errors[index]:.3g})")]
-        for ax, (image, title) in zip(row, panels, strict=True):
-            shown = ax.imshow(_slice(image), origin="lower", cmap="viridis")
-            ax.set_title(f"{title}\nsample {int(dataset.positions[index])}", fontsize=9)
-            ax.set_axis_off()
-            fig.colorbar(shown, ax=ax, fraction=0.046)
-    fig.savefig(path, dpi=110)
-    return path
+def evaluation_positions(state: dict[str, Any], data: str) -> tuple[np.ndarray, str]:
+    """Store positions the model never trained or validated on, and which rule chose them."""
+    config = state["config"]
+    store = storage.open_dataset(data)
+    attrs = store.attrs
+    trained = config.get("store") or {}
+    if trained.get("family") != attrs.get("family"):
+        raise SurrogateError(f"{data} holds family {attrs.get('family')!r}; the model was "
+                             f"trained on {trained.get('family')!r}")
+    fields, params = sorted(store.inputs), sorted(store.params)
+    if fields != sorted(config["fields"]) or params != sorted(config["params"]):
+        raise SurrogateError(f"{data} has inputs {fields} and params {params}; the model takes "
+                             f"{config['fields']} and {config['params']}")
+    if len(store.grid) != len(config["grid"]):
+        raise SurrogateError(f"{data} is {len(store.grid)}-D (grid {list(store.grid)}); the "
+                             f"model is {len(config['grid'])}-D")
+    if store_identity(store) == trained:
+        split = split_positions(store, tuple(config["fractions"]), config["seed"])
+        return split["test"], "test split of the training store"
+    return np.flatnonzero(store.done_mask()), "every done sample of another store"
 
 
-def plot_training_curve(history: dict[str, list[float]], path: Path) -> Path:
-    """Training loss and validation relative L2 per epoch, log scale."""
-    fig = Figure(figsize=(5.5, 3.5), layout="tight")
-    ax = fig.subplots()
-    epochs = np.arange(1, len(history["train_loss"]) + 1)
-    ax.semilogy(epochs, history["train_loss"], marker="o", label="train loss")
-    ax.semilogy(epochs, history["val_rel_l2"], marker="s", label="validation rel. L2")
-    ax.set_xlabel("epoch")
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    fig.savefig(path, dpi=110)
-    return path
+def _resample(field: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
+    """The training-mean solution on another grid (linear interpolation), as (1, 1, *grid)."""
+    field = field.reshape(1, 1, *field.shape[-len(grid):])
+    if tuple(field.shape[2:]) == tuple(grid):
+        return field
+    mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[len(grid)]
+    return F.interpolate(field, size=grid, mode=mode, align_corners=True)
 
 
-def _slice(image: np.ndarray) -> np.ndarray:
-    return image[..., image.shape[-1] // 2] if image.ndim == 3 else image
+def _contrast(dataset: ZarrFieldDataset) -> list[dict[str, float]]:
+    """Per sample: max/min of the coefficient (or first input field) and its std/mean.
+
+    A thresholded coefficient has one max/min for every sample (12/3), so the spread of
+    the coefficient (std/mean, i.e. how much of each phase) is reported beside it.
+    """
+    if not dataset.fields:
+        return [{} for _ in range(len(dataset))]
+    name = "coefficient" if "coefficient" in dataset.fields else dataset.fields[0]
+    channel = dataset.fields.index(name)
+    rows = []
+    for i in range(len(dataset)):
+        a = dataset[i]["x"][channel].double()
+        low = float(a.min())
+        rows.append({"contrast": float(a.max()) / low if low > 0 else None,
+                     "spread": float(a.std() / a.mean().abs().clamp_min(1e-300))})
+    return rows

@@ -1,13 +1,14 @@
-"""Training loop: AdamW + cosine schedule, per-epoch checkpoints, resume, time budget."""
+"""Training loop: AdamW + a schedule sized to the budget, symmetry augmentation, per-epoch
+checkpoints with the best validation weights, resume."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +18,28 @@ from neuralop.losses import H1Loss, LpLoss
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from storage._torch import ChunkShuffleSampler, ZarrFieldDataset, split_indices
+from storage._torch import ChunkShuffleSampler, ZarrFieldDataset, split_positions
 
+from .augment import AUGMENTATIONS, symmetry_augment
 from .checkpoint import (
     checkpoint_path,
     load_checkpoint,
     model_from_checkpoint,
     new_model,
     save_checkpoint,
+    store_identity,
 )
-from .models import NormalizedOperator, resolve_device
+from .errors import SurrogateError
+from .models import NormalizedOperator, parameter_count, resolve_device
 from .normalization import fit_normalizers
+from .recipe import DEFAULT_EPOCHS, TRAIN_DEFAULTS, default_model_options
+from .schedule import SCHEDULES, BudgetPlan, lr_factor
+from .threads import ThreadChooser
 
-__all__ = ["make_loss", "train"]
+__all__ = ["check_recipe", "make_loss", "train"]
 
 log = logging.getLogger(__name__)
+_D = TRAIN_DEFAULTS
 
 
 def make_loss(name: str, dim: int) -> LpLoss | H1Loss:
@@ -41,50 +49,56 @@ def make_loss(name: str, dim: int) -> LpLoss | H1Loss:
     if name == "h1":
         flags = {f"periodic_in_{axis}": False for axis in "xyz"}
         return H1Loss(d=dim, reduction="mean", **flags)
-    raise ValueError(f"unknown loss {name!r}; known: 'h1', 'l2'")
+    raise SurrogateError(f"unknown loss {name!r}; known: 'h1', 'l2'")
 
 
 def train(
     data: str,
     out: str | os.PathLike,
     *,
-    model: str = "fno",
+    model: str = _D["model"],
     model_options: dict[str, Any] | None = None,
-    epochs: int = 20,
-    max_minutes: float | None = None,
-    batch_size: int = 16,
-    lr: float = 5e-3,
-    weight_decay: float = 1e-4,
-    loss: str = "h1",
-    schedule: str = "cosine",
-    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
-    seed: int = 0,
+    epochs: int | None = _D["epochs"],
+    max_minutes: float | None = _D["max_minutes"],
+    batch_size: int = _D["batch_size"],
+    lr: float = _D["lr"],
+    weight_decay: float = _D["weight_decay"],
+    loss: str = _D["loss"],
+    schedule: str = _D["schedule"],
+    augment: str = _D["augment"],
+    fractions: tuple[float, float, float] | list[float] = tuple(_D["fractions"]),
+    seed: int = _D["seed"],
+    amp: bool = _D["amp"],
     device: str = "auto",
     num_workers: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train a neural operator on the done samples of ``data``; checkpoints go to ``out``.
 
-    If ``out`` already holds a checkpoint, training resumes from it (its model,
-    split and normalisers win over the arguments) and continues up to ``epochs``.
-    ``schedule`` is "cosine" (decays to zero over the ``epochs`` of the current
-    call, so extending a run re-opens its tail) or "constant". Training stops
-    after ``epochs`` or before an epoch that would overrun ``max_minutes``.
+    ``max_minutes`` without ``epochs``: the schedule is sized from measured epochs to end
+    with the budget (wall time of this call and any earlier calls of the same run). With
+    ``epochs`` the schedule spans them and the budget only caps. Neither: 50 epochs.
+    ``model_options`` not given take the measured defaults for the data's grid. If ``out``
+    holds a checkpoint, training resumes it (its recipe, split and normalisers win over the
+    arguments, except ``epochs``/``max_minutes``). The saved model is the best on validation.
     """
     started = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     target = resolve_device(device)
     if checkpoint_path(out).exists():
         state = load_checkpoint(out)
+        _check_same_store(state, data)
         log.info("resuming %s at epoch %d", out, state["epoch"])
     else:
         config = {
             "model": model, "model_options": dict(model_options or {}), "loss": loss,
-            "schedule": schedule, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-            "fractions": list(fractions), "seed": seed, "data": str(data),
+            "schedule": schedule, "augment": augment, "batch_size": batch_size, "lr": lr,
+            "weight_decay": weight_decay, "fractions": list(fractions), "seed": seed,
+            "amp": bool(amp), "data": str(data),
         }
+        _check_config(config)
         state = _initial_state(data, config)
+        out.mkdir(parents=True, exist_ok=True)
     config = state["config"]
     split = {name: positions.numpy() for name, positions in state["split"].items()}
     train_set = ZarrFieldDataset(data, split["train"], config["fields"], config["params"])
@@ -92,53 +106,103 @@ def train(
     sampler = ChunkShuffleSampler(train_set, seed=config["seed"])
     loader = DataLoader(train_set, config["batch_size"], sampler=sampler, num_workers=num_workers)
 
-    net = model_from_checkpoint(state).to(target)
+    net = model_from_checkpoint(state, best=False).to(target)
     optimizer = torch.optim.AdamW(
         net.parameters(), lr=config["lr"], weight_decay=config["weight_decay"]
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _schedule(config["schedule"], max(epochs * len(loader), 1))
-    )
     if "optimizer" in state:
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+    plan = BudgetPlan(
+        epochs if epochs is not None or max_minutes is not None else DEFAULT_EPOCHS,
+        None if max_minutes is None else 60.0 * max_minutes,
+    )
     criterion = make_loss(config["loss"], len(config["grid"]))
     val_metric = make_loss("l2", len(config["grid"]))
     history = state["history"]
+    spent_before = float(state.get("spent_seconds", 0.0))
+    augment_rng = torch.Generator().manual_seed(config["seed"] + 1_000_003 * state["epoch"])
+    threads, first_epoch = ThreadChooser(target), state["epoch"]
 
-    stopped = "epochs"
-    for epoch in range(state["epoch"], epochs):
-        elapsed = time.perf_counter() - started
-        if max_minutes is not None and history["seconds"] and (
-            elapsed + history["seconds"][-1] > 60 * max_minutes
-        ):
-            stopped = "time"
-            break
-        tic = time.perf_counter()
-        sampler.set_epoch(epoch)
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=not progress)
-        loss_value = _train_epoch(net, bar, criterion, optimizer, scheduler, target)
-        history["train_loss"].append(loss_value)
-        history["val_rel_l2"].append(_mean_metric(net, val_set, val_metric, config, target))
-        history["seconds"].append(time.perf_counter() - tic)
-        state.update(
-            epoch=epoch + 1, step=scheduler.last_epoch, model=net.state_dict(),
-            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), history=history,
-        )
-        save_checkpoint(out, state)
-        log.info("epoch %d train %.4g val rel L2 %.4g", epoch + 1, history["train_loss"][-1],
-                 history["val_rel_l2"][-1])
+    def spent() -> float:
+        return spent_before + time.perf_counter() - started
+
+    try:
+        while (stopped := plan.stop_reason(state["epoch"], spent(), history["seconds"])) is None:
+            epoch = state["epoch"]
+            total = plan.total_epochs(epoch, spent(), history["seconds"])
+            sampler.set_epoch(epoch)
+            threads.maybe_choose(epoch - first_epoch, lambda: _probe_step(
+                net, train_set, criterion, config, target))
+            tic = time.perf_counter()  # an epoch's duration, without the thread probe
+            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{total or '?'}", leave=False,
+                       disable=not progress)
+            steps = None if total is None else total * len(loader)
+            deadline = None if plan.budget_seconds is None else (
+                time.perf_counter() + plan.budget_seconds - spent())
+            history["train_loss"].append(_train_epoch(
+                net, bar, criterion, optimizer, config, state, steps, target,
+                augment_rng if config["augment"] == "d4" else None, deadline,
+            ))
+            history["val_rel_l2"].append(_mean_metric(net, val_set, val_metric, config, target))
+            history["seconds"].append(time.perf_counter() - tic)
+            history.setdefault("lr", []).append(optimizer.param_groups[0]["lr"])
+            state.update(epoch=epoch + 1, model=net.state_dict(),
+                         optimizer=optimizer.state_dict(), history=history,
+                         planned_epochs=total, spent_seconds=spent())
+            _keep_best(state, history["val_rel_l2"][-1])
+            save_checkpoint(out, state)
+            log.info("epoch %d/%s train %.4g val rel L2 %.4g (%.1f s)", epoch + 1, total,
+                     history["train_loss"][-1], history["val_rel_l2"][-1],
+                     history["seconds"][-1])
+    finally:
+        threads.close()
 
     metrics = {
         "epoch": state["epoch"], "step": state["step"], "stopped": stopped,
+        "planned_epochs": state.get("planned_epochs"),
         "train_loss": history["train_loss"][-1] if history["train_loss"] else None,
         "val_rel_l2": history["val_rel_l2"][-1] if history["val_rel_l2"] else None,
+        "best_epoch": state["best"]["epoch"] if state.get("best") else None,
+        "best_val_rel_l2": state["best"]["val_rel_l2"] if state.get("best") else None,
         "train_seconds": float(sum(history["seconds"])),
+        "spent_seconds": float(state.get("spent_seconds", 0.0)),
+        "budget_seconds": plan.budget_seconds, "threads": threads.choices,
         "n_train": len(split["train"]), "n_val": len(split["val"]), "n_test": len(split["test"]),
-        "device": str(target), "history": history,
+        "parameters": parameter_count(net.net), "device": str(target), "config": config,
+        "history": history,
     }
-    (out / "training.json").write_text(json.dumps(metrics, indent=2))
+    (out / "training.json").write_text(json.dumps(metrics, indent=2, default=str))
     return metrics
+
+
+def check_recipe(data: str, out: str | os.PathLike, recipe: dict[str, Any]) -> None:
+    """What `train` would reject, found before any work (the CLI calls it before Prefect
+    starts): a checkpoint of another store, unknown recipe values, model options the
+    architecture does not take."""
+    if checkpoint_path(out).exists():
+        _check_same_store(load_checkpoint(out), data)
+        return
+    config = {**TRAIN_DEFAULTS, **{k: v for k, v in recipe.items() if k in TRAIN_DEFAULTS}}
+    _check_config(config)
+    probe = ZarrFieldDataset(data)
+    options = {**default_model_options(config["model"], probe.grid),
+               **(config["model_options"] or {})}
+    new_model({**config, "fields": probe.fields, "params": probe.params,
+               "grid": list(probe.grid), "model_options": options})
+
+
+def _check_config(config: dict[str, Any]) -> None:
+    """Bad recipe values fail before any data is read."""
+    for key, known in (("schedule", SCHEDULES), ("augment", AUGMENTATIONS),
+                       ("loss", ("h1", "l2"))):
+        if config[key] not in known:
+            raise SurrogateError(f"unknown {key} {config[key]!r}; known: {list(known)}")
+    if config["batch_size"] < 1 or not config["lr"] > 0:
+        raise SurrogateError("batch_size and lr must be positive")
+    fractions = config["fractions"]
+    if len(fractions) != 3 or min(fractions) < 0 or not math.isclose(sum(fractions), 1.0):
+        raise SurrogateError(f"fractions must be three non-negative numbers summing to 1, "
+                             f"not {fractions}")
 
 
 def _train_epoch(
@@ -146,39 +210,84 @@ def _train_epoch(
     batches: tqdm,
     criterion: LpLoss | H1Loss,
     optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    config: dict[str, Any],
+    state: dict[str, Any],
+    total_steps: int | None,
     device: torch.device,
+    augment_rng: torch.Generator | None,
+    deadline: float | None,
 ) -> float:
-    """One pass over the training batches; returns the sample-weighted mean loss."""
+    """One pass over the training batches; returns the sample-weighted mean loss.
+
+    The pass ends early at ``deadline`` (perf_counter seconds): the budget's end, which
+    an epoch longer than the estimate (or the first one, before any estimate) may reach.
+    """
     net.train()
     total, count = 0.0, 0
     for batch in batches:
-        x, y = batch["x"].to(device), batch["y"].to(device)
+        if deadline is not None and count and time.perf_counter() > deadline:
+            break
+        x, y = batch["x"], batch["y"]
+        if augment_rng is not None:
+            x, y = symmetry_augment(x, y, augment_rng)
+        x, y = x.to(device), y.to(device)
+        for group in optimizer.param_groups:
+            group["lr"] = config["lr"] * lr_factor(config["schedule"], state["step"], total_steps)
         optimizer.zero_grad(set_to_none=True)
-        value = criterion(net(x), y)
+        with _autocast(config, device):
+            value = criterion(net(x), y)
         value.backward()
         optimizer.step()
-        scheduler.step()
+        state["step"] += 1
         total += value.item() * len(x)
         count += len(x)
         batches.set_postfix(loss=f"{value.item():.4f}")
     return total / count
 
 
-def _schedule(name: str, total_steps: int) -> Callable[[int], float]:
-    """Learning-rate factor per optimizer step; a closure, so checkpoints store no code."""
-    if name == "cosine":
-        return lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
-    if name == "constant":
-        return lambda step: 1.0
-    raise ValueError(f"unknown schedule {name!r}; known: 'constant', 'cosine'")
+def _autocast(config: dict[str, Any], device: torch.device) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast for the pointwise layers when the recipe asks (spectra stay float32)."""
+    if not config.get("amp"):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def _probe_step(net: NormalizedOperator, dataset: ZarrFieldDataset, criterion: LpLoss | H1Loss,
+                config: dict[str, Any], device: torch.device) -> None:
+    """A training step's compute without its update: what the thread choice times."""
+    batch = [dataset[i] for i in range(min(len(dataset), config["batch_size"]))]
+    x = torch.stack([b["x"] for b in batch]).to(device)
+    y = torch.stack([b["y"] for b in batch]).to(device)
+    criterion(net(x), y).backward()
+    net.zero_grad(set_to_none=True)
+
+
+def _keep_best(state: dict[str, Any], val_rel_l2: float) -> None:
+    """The best validation weights so far (the latest when there is no validation split)."""
+    best = state.get("best")
+    if best is None or math.isnan(val_rel_l2) or val_rel_l2 <= best["val_rel_l2"]:
+        state["best"] = {"epoch": state["epoch"], "val_rel_l2": val_rel_l2,
+                         "model": {k: v.detach().clone() for k, v in state["model"].items()}}
+
+
+def _check_same_store(state: dict[str, Any], data: str) -> None:
+    """Resuming on another store would mix two datasets under one split: bad input."""
+    saved, given = state["config"].get("store"), store_identity(data)
+    if saved is not None and saved != given:
+        raise SurrogateError(f"the checkpoint was trained on a store made for {saved}, "
+                             f"not {given}; train into a new folder")
 
 
 def _initial_state(data: str, config: dict[str, Any]) -> dict[str, Any]:
     """Fresh run: split the done samples, fit normalisers on the training split, init weights."""
     probe = ZarrFieldDataset(data)
-    split = split_indices(probe.positions, tuple(config["fractions"]), config["seed"])
-    config.update(fields=probe.fields, params=probe.params, grid=list(probe.grid))
+    split = split_positions(probe.store, tuple(config["fractions"]), config["seed"])
+    if not len(split["train"]):
+        raise SurrogateError(f"{data}: no done sample falls in the training split")
+    config.update(fields=probe.fields, params=probe.params, grid=list(probe.grid),
+                  store=store_identity(probe.store))
+    config["model_options"] = {**default_model_options(config["model"], probe.grid),
+                               **config["model_options"]}
     train_set = ZarrFieldDataset(data, split["train"], probe.fields, probe.params)
     in_norm, out_norm, mean_solution = fit_normalizers(
         DataLoader(train_set, batch_size=config["batch_size"])
@@ -188,7 +297,7 @@ def _initial_state(data: str, config: dict[str, Any]) -> dict[str, Any]:
     net.in_normalizer.load_state_dict(in_norm.state_dict())
     net.out_normalizer.load_state_dict(out_norm.state_dict())
     return {
-        "format": 1, "config": config, "model": net.state_dict(), "epoch": 0, "step": 0,
+        "format": 2, "config": config, "model": net.state_dict(), "epoch": 0, "step": 0,
         "mean_solution": mean_solution,
         "split": {name: torch.from_numpy(np.asarray(p)) for name, p in split.items()},
         "history": {"train_loss": [], "val_rel_l2": [], "seconds": []},

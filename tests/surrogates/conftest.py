@@ -78,3 +78,9 @@ def make_store(tmp_path: Path) -> Maker:
 def tiny_fno() -> dict[str, int]:
     """An FNO small enough that a few epochs on 2 shared cores take seconds."""
     return {"n_modes": 6, "hidden_channels": 8, "n_layers": 2}
+
+
+@pytest.fixture
+def smoother() -> Callable[[np.ndarray], np.ndarray]:
+    """The stores' operator, for tests that check equivariance against it."""
+    return smooth

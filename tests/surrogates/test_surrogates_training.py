@@ -1,4 +1,4 @@
-"""Training learns, evaluation beats the mean predictor, checkpoints resume exactly."""
+"""Training learns, the budget sizes the run, the best checkpoint is kept, resume is exact."""
 
 import json
 from pathlib import Path
@@ -10,24 +10,36 @@ import torch
 import surrogates
 from surrogates.checkpoint import load_checkpoint
 
+SPLIT = (0.7, 0.15, 0.15)
+
 
 def test_training_learns_and_evaluation_reports(make_store, tiny_fno, tmp_path):
     url = make_store(n=64)
     out = tmp_path / "model"
     metrics = surrogates.train(
-        url, out, model_options=tiny_fno, epochs=6, batch_size=4, lr=1e-2, device="cpu",
-        progress=False,
+        url, out, model_options=tiny_fno, epochs=6, batch_size=4, lr=1e-2, fractions=SPLIT,
+        device="cpu", progress=False,
     )
     history = metrics["history"]
     assert metrics["epoch"] == 6 and metrics["stopped"] == "epochs"
-    assert (metrics["n_train"], metrics["n_val"], metrics["n_test"]) == (52, 6, 6)
+    assert metrics["n_train"] + metrics["n_val"] + metrics["n_test"] == 64
+    assert min(metrics["n_val"], metrics["n_test"]) >= 4
     assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
+    best = int(np.argmin(history["val_rel_l2"]))
+    assert metrics["best_epoch"] == best + 1  # the delivered model is the best on validation
+    state = load_checkpoint(out)
+    assert state["best"]["val_rel_l2"] == pytest.approx(history["val_rel_l2"][best])
 
     result = surrogates.evaluate(out, url, tmp_path / "eval", device="cpu")
+    assert result["scope"] == "test split of the training store"
     assert result["rel_l2_mean"] < 0.5 * result["baseline_rel_l2_mean"]
     assert result["rel_l2_worst"] >= result["rel_l2_mean"] > 0
-    assert len(result["per_sample"]) == result["n_test"] == 6
-    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["n_test"] == 6
+    assert len(result["per_sample"]) == result["n_test"] == metrics["n_test"]
+    for row in result["per_sample"]:  # max/min only where the field is positive
+        assert (row["contrast"] is None or row["contrast"] >= 1) and row["spread"] > 0
+    saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert saved["n_test"] == metrics["n_test"]
+    assert set(result["figures"]) == {"samples", "training_curve", "error_vs_contrast"}
     for path in result["figures"].values():
         assert Path(path).read_bytes()[:4] == b"\x89PNG"
 
@@ -38,11 +50,26 @@ def test_training_learns_and_evaluation_reports(make_store, tiny_fno, tmp_path):
     assert "| relative L2, mean |" in text and "](samples.png)" in text and "synthetic" in text
 
 
+def test_budget_sizes_the_run_and_stops_within_it(make_store, tmp_path):
+    url = make_store(n=32)
+    budget = 0.12  # minutes: many short epochs
+    options = dict(model_options={"n_modes": 4, "hidden_channels": 4, "n_layers": 1},
+                   batch_size=8, fractions=SPLIT, device="cpu", progress=False)
+    metrics = surrogates.train(url, tmp_path / "m", max_minutes=budget, **options)
+    used = metrics["spent_seconds"] / (60 * budget)
+    assert metrics["stopped"] == "budget" and metrics["epoch"] >= 3
+    assert 0.8 <= used <= 1.1, used
+    lrs = metrics["history"]["lr"]
+    assert lrs[-1] < 0.35 * lrs[0]  # the cosine was sized to end near zero with the budget
+    again = surrogates.train(url, tmp_path / "m", max_minutes=budget, **options)
+    assert (again["epoch"], again["stopped"]) == (metrics["epoch"], "budget")  # spent already
+
+
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])
 def test_resume_continues_where_it_stopped(make_store, tiny_fno, tmp_path, schedule):
     url = make_store(n=32)
-    options = dict(model_options=tiny_fno, batch_size=8, schedule=schedule, device="cpu",
-                   progress=False)
+    options = dict(model_options=tiny_fno, batch_size=8, schedule=schedule, fractions=SPLIT,
+                   device="cpu", progress=False)
     split_run, straight = tmp_path / "split", tmp_path / "straight"
     first = surrogates.train(url, split_run, epochs=2, **options)
     resumed = surrogates.train(url, split_run, epochs=4, lr=123.0, **options)  # saved config wins
@@ -50,6 +77,7 @@ def test_resume_continues_where_it_stopped(make_store, tiny_fno, tmp_path, sched
     assert first["epoch"] == 2 and resumed["epoch"] == 4
     assert resumed["step"] == 4 * steps_per_epoch == 2 * first["step"]
     assert len(resumed["history"]["train_loss"]) == 4
+    assert max(resumed["history"]["lr"]) <= options.get("lr", 3e-3)
     state = load_checkpoint(split_run)
     assert state["optimizer"]["state"][0]["step"].item() == resumed["step"]
     again = surrogates.train(url, split_run, epochs=4, **options)  # nothing left to do
@@ -65,10 +93,20 @@ def test_resume_continues_where_it_stopped(make_store, tiny_fno, tmp_path, sched
         )
 
 
-def test_time_budget_stops_between_epochs_and_a_rerun_resumes(make_store, tiny_fno, tmp_path):
+def test_an_epoch_cap_with_a_budget_stops_between_epochs_and_a_rerun_resumes(
+        make_store, tiny_fno, tmp_path):
     url = make_store(n=16)
-    options = dict(model_options=tiny_fno, batch_size=8, device="cpu", progress=False)
+    options = dict(model_options=tiny_fno, batch_size=8, fractions=SPLIT, device="cpu",
+                   progress=False)
     stopped = surrogates.train(url, tmp_path / "m", epochs=5, max_minutes=1e-6, **options)
     assert (stopped["epoch"], stopped["stopped"]) == (1, "time")
     finished = surrogates.train(url, tmp_path / "m", epochs=3, **options)
     assert (finished["epoch"], finished["stopped"]) == (3, "epochs")
+
+
+def test_resuming_on_another_store_is_refused(make_store, tiny_fno, tmp_path):
+    options = dict(model_options=tiny_fno, epochs=1, batch_size=8, fractions=SPLIT,
+                   device="cpu", progress=False)
+    surrogates.train(make_store("a.zarr", n=16), tmp_path / "m", **options)
+    with pytest.raises(surrogates.SurrogateError, match="another store|made for"):
+        surrogates.train(make_store("b.zarr", n=24), tmp_path / "m", **options)
