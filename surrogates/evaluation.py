@@ -38,13 +38,15 @@ def evaluate(
     *,
     device: str = "auto",
     batch_size: int = 32,
+    figures: bool = True,
 ) -> dict[str, Any]:
     """Errors of the trained model on ``data`` (default: its training store's test split).
 
     A store of the training store's identity (family, grid, seed, n, options) is scored on
     its test split only; any other store of the same family and fields on all its done
     samples. Another family, other input fields or another number of dimensions is a
-    SurrogateError. Writes metrics.json and PNGs into ``out`` (default ``model_dir``).
+    SurrogateError. Writes metrics.json and (unless ``figures=False``) PNGs into ``out``
+    (default ``model_dir``).
     """
     state = load_checkpoint(model_dir)
     config = state["config"]
@@ -75,12 +77,12 @@ def evaluate(
     contrast = _contrast(test_set)
     order = np.argsort(errors)
     shown = sorted({int(order[0]), int(order[len(order) // 2]), int(order[-1])})
-    figures = {
+    paths = {
         "samples": plot_samples(surrogate, test_set, shown, errors, out / "samples.png"),
         "training_curve": plot_training_curve(state["history"], out / "training_curve.png"),
         "error_vs_contrast": plot_error_vs_contrast(contrast, errors,
                                                     out / "error_vs_contrast.png"),
-    }
+    } if figures else {}
     metrics = {
         "data": data, "scope": scope, "grid": list(test_set.grid),
         "trained_grid": list(config["grid"]), "n_test": len(test_set),
@@ -101,7 +103,7 @@ def evaluate(
             for p, a, b, c in zip(test_set.positions, rows["rel_l2"], rows["rel_h1"], contrast,
                                   strict=True)
         ],
-        "figures": {name: str(path) for name, path in figures.items()},
+        "figures": {name: str(path) for name, path in paths.items()},
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

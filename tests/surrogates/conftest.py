@@ -45,13 +45,14 @@ def make_store(tmp_path: Path) -> Maker:
         status: np.ndarray | None = None,
         constant: float | None = None,
         seed: int = 0,
+        family: str = "synthetic",
     ) -> str:
         rng = np.random.default_rng(seed)
         status = np.ones(n, np.uint8) if status is None else np.asarray(status, np.uint8)
         url = str(tmp_path / name)
         ds = storage.create_dataset(
             url, n=n, grid=grid, fields=["coefficient"], params=["scale"], chunk=chunk,
-            source_index=np.arange(n), attrs={"family": "synthetic"},
+            source_index=np.arange(n), attrs={"family": family, "seed": seed},
         )
         for start in range(0, n, chunk):
             rows = slice(start, min(start + chunk, n))
