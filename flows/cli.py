@@ -110,9 +110,8 @@ def info(
 ) -> None:
     """Summarise a store (family, size, done/failed, residuals) or a trained model (recipe)."""
     import storage
-    from surrogates.checkpoint import checkpoint_path
 
-    if checkpoint_path(store).is_file():
+    if Path(store, "checkpoint.pt").is_file() or store.endswith(".pt"):  # no torch for stores
         from surrogates.checkpoint import describe_model
 
         typer.echo(describe_model(store))
