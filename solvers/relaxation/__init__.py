@@ -5,7 +5,7 @@ fallback, SSOR-preconditioned CG, and the bandits (Tsallis-INF, ChebCB) that cho
 per system from the iterations it cost.
 """
 
-from ._bandits import BANDITS, DEFAULT_ARMS, ChebCB, TsallisINF, load_bandit
+from ._bandits import BANDITS, DEFAULT_ARMS, ChebCB, Pull, TsallisINF, load_bandit
 from ._kernels import check_omega, colours, sor_sweep, sor_sweep_csr, ssor_apply
 from ._solvers import (
     SOR,
@@ -13,6 +13,8 @@ from ._solvers import (
     SORBandit,
     SORBanditContextual,
     SSORPCGBandit,
+    golden_section,
+    optimal_omega,
     young_omega,
 )
 
@@ -22,13 +24,16 @@ __all__ = [
     "SOR",
     "SSORPCG",
     "ChebCB",
+    "Pull",
     "SORBandit",
     "SORBanditContextual",
     "SSORPCGBandit",
     "TsallisINF",
     "check_omega",
     "colours",
+    "golden_section",
     "load_bandit",
+    "optimal_omega",
     "sor_sweep",
     "sor_sweep_csr",
     "ssor_apply",

@@ -37,21 +37,31 @@ def colours(grid: tuple[int, ...], device: torch.device) -> tuple[torch.Tensor, 
     return red, 1.0 - red
 
 
-def sor_sweep(op: StencilOperator, u: torch.Tensor, b: torch.Tensor, omega: torch.Tensor,
-              order: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """One SOR sweep over the colours in ``order`` on every lane; ``omega`` is (B,)."""
+def sor_sweep(op: StencilOperator, u: torch.Tensor, r: torch.Tensor, omega: torch.Tensor,
+              order: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SOR sweep over the colours in ``order`` on every lane; ``omega`` is (B,).
+
+    Carries the residual r = b - A u: each colour's update is read off r and r is updated
+    by one operator product of the change, so a sweep with its residual costs one product
+    per colour (recomputing b - A u before each colour and after the sweep costs one more).
+    """
     scale = omega.reshape((-1,) + (1,) * op.ndim) / op.diagonal
     for mask in order:
-        u = u + scale * mask * (b - op(u))
-    return u
+        delta = scale * mask * r
+        u, r = u + delta, r - op(delta)
+    return u, r
 
 
 def ssor_apply(op: StencilOperator, r: torch.Tensor, omega: torch.Tensor,
                masks: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """M_SSOR^-1 r: a red-black forward then black-red backward sweep from zero (symmetric)."""
+    """M_SSOR^-1 r: a red-black forward then black-red backward sweep from zero (symmetric).
+
+    The last half-sweep's residual is never read, so it is not formed (3 products, not 4).
+    """
     red, black = masks
-    u = sor_sweep(op, torch.zeros_like(r), r, omega, (red, black))
-    return sor_sweep(op, u, r, omega, (black, red))
+    u, rest = sor_sweep(op, torch.zeros_like(r), r, omega, (red, black, black))
+    scale = omega.reshape((-1,) + (1,) * op.ndim) / op.diagonal
+    return u + scale * red * rest
 
 
 def sor_sweep_csr(matrix: sp.csr_matrix, u: np.ndarray, b: np.ndarray, omega: float

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,13 @@ from pdes import LinearSystem, Stencil
 
 from .._base import Solver, SolverError, SolveResult
 from ..batched import BatchedSolver, Lanes, StencilOperator, lane_norm, pcg_lanes
-from ._bandits import DEFAULT_ARMS, ChebCB, TsallisINF, load_bandit
+from ._bandits import DEFAULT_ARMS, ChebCB, Pull, TsallisINF, load_bandit
 from ._kernels import check_omega, colours, sor_sweep, sor_sweep_csr, ssor_apply
 
 __all__ = ["SOR", "SSORPCG", "SORBandit", "SORBanditContextual", "SSORPCGBandit",
-           "young_omega"]
+           "golden_section", "optimal_omega", "young_omega"]
 
+RULES = ("optimal", "param")  # omega per system: the instance's optimum, or its params["omega"]
 DIVERGED = 1e8  # a lane whose residual grows past this times ||b|| stops, marked failed
 _LIVE: dict[str, Any] = {}  # state file -> the bandit learning from it in this process
 _LIVE_LOCK = threading.Lock()
@@ -32,16 +33,63 @@ def young_omega(stencil: Stencil) -> float:
     rho_J, the Jacobi spectral radius, is exact from the sine eigenvalues of each axis;
     red-black ordering is consistently ordered, so the formula is the optimum for it.
     """
+    if not _constant(stencil):
+        raise SolverError("Young's omega needs constant coefficients (rho_J is known there)")
     grid = stencil.grid
     faces = [float(np.mean(f)) for f in stencil.faces]
     reaction = float(np.mean(stencil.reaction))
     diagonal = reaction + 2 * sum(faces)
     low = reaction + sum(4 * f * math.sin(0.5 * math.pi / (n + 1)) ** 2
                          for f, n in zip(faces, grid, strict=True))
-    if any(np.ptp(f) > 1e-12 * abs(m) for f, m in zip(stencil.faces, faces, strict=True)):
-        raise SolverError("Young's omega needs constant coefficients (rho_J is known there)")
     rho = 1.0 - low / diagonal
     return 2.0 / (1.0 + math.sqrt(max(0.0, 1.0 - rho**2)))
+
+
+def _constant(stencil: Stencil) -> bool:
+    """Constant coefficients: every face weight per axis and the reaction are one number."""
+    return all(np.ptp(f) <= 1e-12 * abs(np.mean(f))
+               for f in (*stencil.faces, np.asarray(stencil.reaction)))
+
+
+def golden_section(cost: Callable[[float], float], low: float, high: float,
+                   width: float = 1e-3) -> float:
+    """The minimiser of a unimodal ``cost`` on [low, high] to ``width`` (golden-section);
+    the best point evaluated, as an integer cost (sweeps) has plateaus near its minimum."""
+    seen: dict[float, float] = {}
+
+    def f(x: float) -> float:
+        seen[x] = cost(x)
+        return seen[x]
+
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = low, high
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = f(c), f(d)
+    while b - a > width:
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = f(d)
+    return min(seen, key=lambda x: (seen[x], x))
+
+
+def optimal_omega(system: LinearSystem, tol: float = 1e-8, max_iterations: int = 20000
+                  ) -> float:
+    """The instance-optimal omega: Young's formula where rho_J is known (constant
+    coefficients), else golden-section search on the sweeps SOR takes (about 16 solves)."""
+    if system.stencil is not None and _constant(system.stencil):
+        return young_omega(system.stencil)
+
+    def sweeps(omega: float) -> float:
+        solver = SOR(tol=tol, max_iterations=max_iterations, device="cpu", batch=1,
+                     omega=omega, warm_start=False)
+        return solver.solve(system).iterations
+
+    return golden_section(sweeps, 1.0, 1.99)
 
 
 class _Omegas:
@@ -92,7 +140,7 @@ class _Relaxation(BatchedSolver):
         super().__init__(tol=tol, max_iterations=max_iterations, device=device, batch=batch,
                          preconditioner="none", check_every=check_every,
                          warm_start=warm_start)
-        self.omega = omega if omega == "young" else check_omega(omega)
+        self.omega = omega if omega in RULES else check_omega(omega)
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "omega": self.omega}
@@ -107,23 +155,19 @@ class _Relaxation(BatchedSolver):
     def _run(self, systems: Sequence[LinearSystem], x0: np.ndarray | None) -> list[SolveResult]:
         bandit = self._bandit()
         omega_of: dict[int, float] = {}
-        pulls: dict[int, tuple[int, float, float | None]] = {}
+        pulls: dict[int, Pull] = {}
 
         def on_load(items: list[int]) -> None:
             for item in items:
                 if bandit is None:
-                    omega_of[item] = (young_omega(systems[item].stencil) if self.omega == "young"
-                                      else self.omega)
+                    omega_of[item] = self._fixed_omega(systems[item])
                     continue
-                context = self._context(systems[item])
-                arm, probability = bandit.choose(context)
-                pulls[item] = (arm, probability, context)
-                omega_of[item] = bandit.arms[arm]
+                pulls[item] = bandit.choose(self._context(systems[item]))
+                omega_of[item] = bandit.arms[pulls[item].arm]
 
         def on_result(item: int, result) -> None:
             if bandit is not None:
-                arm, probability, context = pulls.pop(item)
-                bandit.update(arm, result.iterations, probability, context)
+                bandit.update(pulls.pop(item), result.iterations)
 
         self._omega_of = omega_of
         if any(s.stencil is None for s in systems):  # arbitrary matrices: lexicographic CSR
@@ -141,6 +185,15 @@ class _Relaxation(BatchedSolver):
         if bandit is not None and self.state:
             bandit.save(self.state)
         return results
+
+    def _fixed_omega(self, system: LinearSystem) -> float:
+        if self.omega == "optimal":
+            return optimal_omega(system, self.tol, self.max_iterations)
+        if self.omega == "param":
+            if "omega" not in system.params:
+                raise SolverError(f"{self.name} -s omega=param: the systems carry no omega")
+            return check_omega(system.params["omega"])
+        return self.omega
 
     def _sor_csr(self, system: LinearSystem, omega: float) -> SolveResult:
         """Lexicographic SOR sweeps on the CSR matrix until the TRUE residual meets tol."""
@@ -170,28 +223,37 @@ class _Relaxation(BatchedSolver):
 
 
 def _sor_lanes(lanes: Lanes, omegas: _Omegas) -> None:
-    """SOR sweeps on every lane until every chain is done; the residual decides each sweep."""
+    """SOR sweeps on every lane until every chain is done.
+
+    The sweeps carry the residual; a lane whose carried residual meets the tolerance is
+    checked on its TRUE residual by ``settle``, and refilled or lagging lanes restart from it.
+    """
     masks = colours(lanes.op.grid, lanes.b.device)
     active = ~lanes.finished()
+    r = lanes.residual()
     while bool(active.any()):
-        lanes.x = sor_sweep(lanes.op, lanes.x, lanes.b, omegas.tensor, masks)
+        lanes.x, r = sor_sweep(lanes.op, lanes.x, r, omegas.tensor, masks)
         lanes.iterations += active.long()
-        norm = lane_norm(lanes.residual())
+        norm = lane_norm(r)
         diverged = ~torch.isfinite(norm) | (norm > DIVERGED * lanes.target / lanes.tol)
         lanes.iterations[diverged & active] = lanes.max_iterations
         near = active & ((norm <= lanes.target) | (lanes.iterations >= lanes.max_iterations))
         if bool(near.any()):
-            refilled, _ = lanes.settle(near)
+            refilled, lagging = lanes.settle(near)
             omegas.update(refilled)
+            restart = torch.cat([refilled, lagging])
+            if restart.numel():
+                r[restart] = lanes.residual(restart)
             active = ~lanes.finished()
             if bool(active.any()) and int(active.sum()) <= lanes.batch // 2:
-                (active,) = lanes.compact(active, active)
+                active, r = lanes.compact(active, active, r)
                 omegas = _Omegas(lanes, omegas.omega_of)
 
 
 class SOR(_Relaxation):
-    """Red-black SOR with a fixed ``omega`` (1: Gauss-Seidel), or ``omega="young"``: each
-    system's own optimum by Young's formula (constant-coefficient stencils)."""
+    """Red-black SOR with a fixed ``omega`` (1: Gauss-Seidel), or a rule per system:
+    ``omega="optimal"`` (the instance optimum: Young's formula, else golden-section search)
+    or ``omega="param"`` (each system's ``params["omega"]``, e.g. replaying a dataset)."""
 
     name = "sor"
 

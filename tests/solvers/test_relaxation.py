@@ -13,6 +13,7 @@ from solvers.relaxation import (
     TsallisINF,
     colours,
     load_bandit,
+    optimal_omega,
     ssor_apply,
     young_omega,
 )
@@ -66,19 +67,42 @@ def test_ssor_is_symmetric_and_preconditions_cg(device):
     assert sum(r.iterations for r in pcg) < sum(r.iterations for r in sor) / 3
 
 
+def _sweeps(system, omega):
+    return solvers.get("sor", omega=omega, tol=1e-10, warm_start=False).solve(system).iterations
+
+
 def test_young_omega_is_the_optimum_of_a_constant_coefficient_system():
     family = pdes.get("heat", grid=24, kappa="random", kappa_min=5.0, kappa_max=5.0, dt=5e-3)
     system = family.sample(0, 0)
     best = young_omega(system.stencil)
-    assert 1.0 < best < 2.0
-
-    def sweeps(omega):
-        return solvers.get("sor", omega=omega, tol=1e-10, warm_start=False).solve(system)
-
-    at_best = sweeps(best).iterations
-    assert at_best <= min(sweeps(best - 0.1).iterations, sweeps(min(best + 0.1, 1.99)).iterations)
+    assert 1.0 < best < 2.0 and optimal_omega(system) == best
+    at_best = _sweeps(system, best)
+    assert at_best <= min(_sweeps(system, best - 0.1), _sweeps(system, min(best + 0.1, 1.99)))
     with pytest.raises(solvers.SolverError, match="constant coefficients"):
         young_omega(_darcy(1)[0].stencil)
+
+
+def test_golden_section_finds_the_optimum_where_young_does_not_apply():
+    system = _darcy(1, grid=(16, 12))[0]
+    best = optimal_omega(system, tol=1e-10)
+    assert 1.3 < best < 1.99
+    at_best = _sweeps(system, best)
+    assert at_best <= min(_sweeps(system, w) for w in np.linspace(1.0, 1.95, 8))
+    results = list(solvers.get("sor", omega="optimal", tol=1e-10).solve_sequence([system]))
+    assert results[0].info["omega"] == best and results[0].iterations == at_best
+
+
+def test_omega_param_replays_each_systems_own_omega():
+    systems = _darcy(3)
+    tagged = [pdes.LinearSystem(s.matrix, s.rhs, s.grid, params={"omega": w}, stencil=s.stencil)
+              for s, w in zip(systems, (1.2, 1.5, 1.8), strict=True)]
+    replay = list(solvers.get("sor", omega="param", tol=1e-10, batch=3, warm_start=False)
+                  .solve_sequence(tagged))
+    for system, result in zip(tagged, replay, strict=True):
+        assert result.info["omega"] == system.params["omega"]
+        assert result.iterations == _sweeps(system, system.params["omega"])
+    with pytest.raises(solvers.SolverError, match="carry no omega"):
+        list(solvers.get("sor", omega="param").solve_sequence(systems))
 
 
 def test_tsallis_inf_probabilities_sum_to_one_and_find_the_best_arm():
@@ -89,15 +113,17 @@ def test_tsallis_inf_probabilities_sum_to_one_and_find_the_best_arm():
     for _ in range(2000):
         p = bandit.probabilities()
         assert p.min() > 0 and abs(p.sum() - 1) < 1e-9
-        arm, prob = bandit.choose()
-        bandit.update(arm, 100.0 * (rng.random() < means[arm]), prob)
+        pull = bandit.choose()
+        bandit.update(pull, 100.0 * (rng.random() < means[pull.arm]))
     assert int(np.argmax(bandit.probabilities())) == 6 and bandit.probabilities()[6] > 0.6
 
 
 def test_chebcb_recovers_a_known_cost_curve():
     """The best omega moves with the context; the bandit learns the curve and plays it."""
     arms = tuple(np.linspace(1.0, 1.9, 10))
-    bandit = ChebCB(arms=arms, seed=7, low=0.0, high=1.0, degree=3)
+    # greed 30 (default 100): enough exploration that every arm's curve is learned, not just
+    # the best ones
+    bandit = ChebCB(arms=arms, seed=7, low=0.0, high=1.0, degree=3, greed=30.0)
     contexts = np.random.default_rng(12345).random(3000)  # not the bandit's own stream
 
     def cost(arm, c):
@@ -105,9 +131,9 @@ def test_chebcb_recovers_a_known_cost_curve():
 
     paid = []
     for c in contexts:
-        arm, prob = bandit.choose(c)
-        paid.append(cost(arm, c) / min(cost(a, c) for a in range(len(arms))))
-        bandit.update(arm, cost(arm, c), prob, c)
+        pull = bandit.choose(c)
+        paid.append(cost(pull.arm, c) / min(cost(a, c) for a in range(len(arms))))
+        bandit.update(pull, cost(pull.arm, c))
     assert np.mean(paid[-1000:]) < 1.05 < np.mean(paid[:100])  # it learned, and it plays it
     for c in (0.1, 0.3, 0.9):  # no ties between arms there
         predicted, truth = bandit.predict(c), np.array([cost(a, c) for a in range(len(arms))])
@@ -123,16 +149,16 @@ def test_a_saved_bandit_reloads_and_continues_identically(tmp_path, kind):
     feedback = np.random.default_rng(1).random((100, 2))
     a = new()
     for loss, c in feedback[:50]:
-        arm, p = a.choose(c)
-        a.update(arm, 50 * loss * (arm + 1), p, c)
+        pull = a.choose(c)
+        a.update(pull, 50 * loss * (pull.arm + 1))
     a.save(tmp_path / "state.json")
     assert not list(tmp_path.glob("*.tmp"))  # atomic: only the final file remains
     b = load_bandit(tmp_path / "state.json")
     for loss, c in feedback[50:]:
-        (arm_a, p_a), (arm_b, p_b) = a.choose(c), b.choose(c)
-        assert (arm_a, p_a) == (arm_b, p_b)
-        a.update(arm_a, 50 * loss * (arm_a + 1), p_a, c)
-        b.update(arm_b, 50 * loss * (arm_b + 1), p_b, c)
+        pull_a, pull_b = a.choose(c), b.choose(c)
+        assert pull_a == pull_b
+        a.update(pull_a, 50 * loss * (pull_a.arm + 1))
+        b.update(pull_b, 50 * loss * (pull_b.arm + 1))
     assert a.state() == b.state()
 
 
@@ -145,7 +171,12 @@ def test_bandit_solvers_report_omega_learn_across_runs_and_need_their_context(tm
                                    state=str(state)).solve_sequence(systems))
         assert all(r.converged and r.info["omega"] in solvers.relaxation.DEFAULT_ARMS
                    for r in results)
-        assert len(load_bandit(state).history_) == 24 * run
+        history = load_bandit(state).history_
+        assert len(history) == 24 * run
+        assert 0 < max(h["delay"] for h in history) < 24  # 4 lanes: feedback comes late
+    single = solvers.get("sor-bandit", tol=1e-9, batch=1, state=str(tmp_path / "one.json"))
+    list(single.solve_sequence(systems[:8]))
+    assert [h["delay"] for h in load_bandit(tmp_path / "one.json").history_] == [0] * 8
     contextual = list(solvers.get("sor-bandit-contextual", tol=1e-9, device="cpu",
                                   context="kappa", low=0.0, high=10.0).solve_sequence(systems))
     assert all(r.converged for r in contextual)
