@@ -35,9 +35,12 @@ def test_local_cluster_with_two_workers(pdeforge, tmp_path):
     _check_store(out, 12)
 
 
-@pytest.fixture
-def scheduler(tmp_path):
-    """A dask scheduler and two single-thread worker processes on the loopback."""
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory):
+    """A dask scheduler and two single-thread worker processes on the loopback, shared by
+    the module's tests as a long-lived cluster is by runs (the worker-killing test is last:
+    the nanny restarts its worker)."""
+    tmp_path = tmp_path_factory.mktemp("dask")
     address = f"tcp://127.0.0.1:{_free_port()}"
     procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
                                address.rsplit(":", 1)[1], "--no-dashboard"],
@@ -65,7 +68,7 @@ def test_existing_scheduler(pdeforge, scheduler, tmp_path):
     _check_store(out, 10)
 
 
-def test_sigkilled_worker_loses_no_sample(pdeforge, scheduler, tmp_path):
+def test_sigkilled_worker_loses_no_sample(pdeforge, cli_env, scheduler, tmp_path):
     """T8: one of two workers SIGKILLed mid-run; every sample ends done (or failed with a
     reason), each once, and each done one solves ITS system (regenerated from the seed)."""
     import os
@@ -82,7 +85,7 @@ def test_sigkilled_worker_loses_no_sample(pdeforge, scheduler, tmp_path):
             "--out", out]
     with Client(scheduler, timeout=30) as client:
         pids = list(client.run(os.getpid).values())
-    run = subprocess.Popen([str(DASK.with_name("pdeforge")), *map(str, args)],
+    run = subprocess.Popen([str(DASK.with_name("pdeforge")), *map(str, args)], env=cli_env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     done, deadline = 0, time.time() + 240
     while time.time() < deadline and run.poll() is None and done < 4:

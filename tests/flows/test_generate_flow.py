@@ -63,12 +63,12 @@ def test_failed_solves_are_marked_with_a_reason(prefect_harness, tmp_path):
     assert "fallback petsc:lu" in ds.attrs["failures"]["0"]
 
 
-def test_sigkill_midway_then_resume_keeps_earlier_samples(exe, tmp_path):
+def test_sigkill_midway_then_resume_keeps_earlier_samples(exe, cli_env, tmp_path):
     out = tmp_path / "killed.zarr"
     args = [str(exe), "generate", "--family", "darcy", "--grid", "40", "--n", "40", "--chunk",
             "4", "--solver", "petsc:gmres+none", "--tol", "1e-10", "--out", str(out)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, env=cli_env)
     deadline = time.time() + 240
     done = 0
     while time.time() < deadline and proc.poll() is None:
@@ -88,7 +88,7 @@ def test_sigkill_midway_then_resume_keeps_earlier_samples(exe, tmp_path):
     solution_before = np.asarray(before.solution[:])
     assert status_before.sum() < 40
 
-    p = subprocess.run(args, capture_output=True, text=True, timeout=400)
+    p = subprocess.run(args, capture_output=True, text=True, timeout=400, env=cli_env)
     assert p.returncode == 0, p.stderr
     after = storage.open_dataset(str(out))
     assert (np.asarray(after.status[:]) == 1).all()
