@@ -50,7 +50,7 @@ CASES: dict[str, Case] = {c.name: c for c in (
     # T4: a DCDM model trained at the case's grid, applied at larger grids (benchmarks/dcdm.py)
     Case("dcdm-scaling", "obstacles", (64, 64), 20, 1e-6, {"solids": "grf", "fraction": 0.3},
          suites=("dcdm",), kind="dcdm"),
-    Case("dcdm-darcy", "darcy", (64, 64), 20, 1e-6, {"coefficient": "threshold",
+    Case("dcdm-darcy", "darcy", (64, 64), 4, 1e-6, {"coefficient": "threshold",
                                                      "contrast": 1e3}, suites=("dcdm",),
          kind="dcdm"),
     Case("dcdm-3d", "obstacles", (32, 32, 32), 2, 1e-6, {"solids": "grf", "fraction": 0.3},
