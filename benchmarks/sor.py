@@ -26,7 +26,7 @@ import numpy as np
 
 import pdes
 import solvers
-from solvers.relaxation import DEFAULT_ARMS, young_omega
+from solvers.relaxation import DEFAULT_ARMS, load_bandit, young_omega
 
 from .cases import Case, bench_row
 
@@ -92,7 +92,7 @@ def _bandit_runs(systems, context: str, low: float, high: float, tol: float):
                 ("sor-bandit-contextual", "sor-bandit-contextual",
                  {"context": context, "low": low, "high": high}),
                 ("ssor-pcg-bandit", "ssor-pcg-bandit", {})]
-    runs = {}
+    runs, delays = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, solver, options in policies:
             state = str(Path(tmp) / f"{name}.json")
@@ -102,7 +102,9 @@ def _bandit_runs(systems, context: str, low: float, high: float, tol: float):
                 start = time.perf_counter()
                 results = list(run.solve_sequence(systems))
                 runs[label] = (results, time.perf_counter() - start)
-    return runs
+                # draws made between a draw and its feedback, this pass only
+                delays[label] = [h["delay"] for h in load_bandit(state).history_[-len(systems):]]
+    return runs, delays
 
 
 def run_sor_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
@@ -115,11 +117,12 @@ def run_sor_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
         n = len(systems)
         sor_arms = {f"sor[{w:.2f}]": [w] * n for w in DEFAULT_ARMS}
         sor_arms["sor[optimal]"] = [young_omega(s.stencil) for s in systems]
+        learned, delays = _bandit_runs(systems, context, low, high, case.tol)
         runs = {**fixed_arm_runs("sor", systems, sor_arms, case.tol),
                 **fixed_arm_runs("ssor-pcg", systems,
                                  {f"ssor-pcg[{w:.2f}]": [w] * n for w in DEFAULT_ARMS},
                                  case.tol),
-                **_bandit_runs(systems, context, low, high, case.tol)}
+                **learned}
         runs["gauss-seidel"] = runs["sor[1.00]"]
         curves = {k: np.cumsum([r.iterations for r in results])
                   for k, (results, _) in runs.items()}
@@ -144,12 +147,16 @@ def run_sor_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
                                                             for r in results[late]])),
                      "lanes": 1 if "[B=1]" in name else LANES,
                      "failed": int(sum(not r.converged for r in results))}
+            if name in delays:
+                extra.update(delay_mean=float(np.mean(delays[name])),
+                             delay_max=int(np.max(delays[name])))
             rows.append(bench_row(
                 sub, suite, name, ms_per_sample=1e3 * elapsed / n,
                 iterations_mean=float(iterations.mean()),
                 max_residual=max(r.residual for r in results),
                 converged_all=all(r.converged for r in results), device="cpu", extra=extra))
-        _plot(curves, best, out / f"sor-sequence-{label}.png", sub.name)
+        # not <case>.png: the runner's per-case bar chart takes that name
+        _plot(curves, best, out / f"{sub.name}-cumulative.png", sub.name)
     return rows
 
 
