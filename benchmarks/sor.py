@@ -161,22 +161,38 @@ def run_sor_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
 
 
 def _plot(curves: dict[str, np.ndarray], best: dict, path: Path, title: str) -> None:
+    """Cumulative iterations per policy (log), and each learned policy's cumulative total
+    over its best fixed arm's (1.05: target T5)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = ["sor-bandit", "sor-bandit[B=1]", "sor-bandit-contextual", "gauss-seidel",
-             "sor[optimal]", best["sor"][1], "ssor-pcg-bandit", best["ssor-pcg"][1]]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    shown = ["gauss-seidel", best["sor"][1], "sor[optimal]", "sor-bandit", "sor-bandit[B=1]",
+             "sor-bandit-contextual", best["ssor-pcg"][1], "ssor-pcg-bandit"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    instances = np.arange(1, len(curves["gauss-seidel"]) + 1)
     for name in dict.fromkeys(shown):
-        label = f"{name} (best fixed)" if name in (best["sor"][1], best["ssor-pcg"][1]) else name
-        ax.plot(np.arange(1, len(curves[name]) + 1), curves[name], label=label)
-    ax.set_xlabel("instance")
-    ax.set_ylabel("cumulative iterations")
-    ax.set_yscale("log")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+        fixed = name in (best["sor"][1], best["ssor-pcg"][1])
+        left.plot(instances, curves[name], label=f"{name} (best fixed)" if fixed else name)
+    colours: dict[str, str] = {}
+    for name in curves:
+        if "bandit" in name:
+            method = "ssor-pcg" if name.startswith("ssor") else "sor"
+            policy = name.removesuffix("[second pass]")
+            colour = colours.setdefault(policy, f"C{len(colours)}")
+            right.plot(instances, curves[name] / curves[best[method][1]], label=name,
+                       color=colour, linestyle="--" if policy != name else "-")
+    right.axhline(1.05, color="black", linewidth=0.8)
+    left.set_yscale("log")
+    left.set_ylabel("cumulative iterations")
+    right.set_ylabel("cumulative iterations / best fixed arm's")
+    right.set_ylim(0.4, 2.5)
+    for ax in (left, right):
+        ax.set_xlabel("instance")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{title}: {len(instances)} systems, {LANES} lanes, omega arms "
+                 f"{DEFAULT_ARMS[0]:.2f}..{DEFAULT_ARMS[-1]:.2f}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
