@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,31 +11,38 @@ EXE = Path(sys.executable).with_name("pdeforge")
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One temporary Prefect API for every in-process flow test (start-up is costly)."""
+    """One temporary Prefect API for every in-process flow test (start-up is costly).
+
+    Its teardown is bounded: a run whose client was SIGKILLed (the fault tests) once kept
+    the harness's exit waiting for more than ten minutes, which would hang CI.
+    """
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+    harness = prefect_test_harness(server_startup_timeout=120)
+    harness.__enter__()
+    yield
+    closer = threading.Thread(target=harness.__exit__, args=(None, None, None), daemon=True)
+    closer.start()
+    closer.join(120)
 
 
 @pytest.fixture(scope="session")
-def cli_env(prefect_harness) -> dict[str, str]:
-    """The environment a user with `make server` running has: the CLI runs of the tests use
-    the harness's API instead of each starting one (tests/flows/test_api.py covers that)."""
-    from prefect.settings import PREFECT_API_URL
-
-    return {**os.environ, "PYTHONWARNINGS": "ignore", "PREFECT_API_URL": PREFECT_API_URL.value()}
+def cli_env() -> dict[str, str]:
+    """The environment of a user with no Prefect server configured: each CLI run starts its
+    own API and stops it (sharing the harness's API left its teardown hanging after a
+    SIGKILLed client; tests/flows/test_api.py covers the one-API-per-run behaviour)."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.pop("PREFECT_API_URL", None)
+    return env
 
 
 @pytest.fixture(scope="session")
 def pdeforge(cli_env):
     """The ``pdeforge`` command line, called as a function, as a user would."""
 
-    def run(*args, timeout=600, api=True, **kwargs) -> subprocess.CompletedProcess:
-        """``api=False``: as a user without any Prefect server configured."""
-        env = cli_env if api else {k: v for k, v in cli_env.items() if k != "PREFECT_API_URL"}
+    def run(*args, timeout=600, **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True,
-                              timeout=timeout, env=env, **kwargs)
+                              timeout=timeout, env=cli_env, **kwargs)
 
     return run
 

@@ -77,6 +77,6 @@ OTHER_BAD = {
 
 @pytest.mark.parametrize("args", OTHER_BAD.values(), ids=OTHER_BAD.keys())
 def test_other_commands_reject_bad_input_with_exit_2(pdeforge, tmp_path, args):
-    p = pdeforge(*[a.format(tmp=tmp_path) for a in args], timeout=120, api=False)
+    p = pdeforge(*[a.format(tmp=tmp_path) for a in args], timeout=120)
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr, p.stderr
