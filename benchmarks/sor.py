@@ -26,11 +26,12 @@ import numpy as np
 
 import pdes
 import solvers
+from solvers.batched import make_chains
 from solvers.relaxation import DEFAULT_ARMS, load_bandit, young_omega
 
 from .cases import Case, bench_row
 
-__all__ = ["fixed_arm_runs", "heat_sequence", "run_sor_case", "shifted_sequence"]
+__all__ = ["draw_order", "fixed_arm_runs", "heat_sequence", "run_sor_case", "shifted_sequence"]
 
 HEAT = {"kappa": "schedule", "trajectory": True, "dt": 5e-3}
 LANES = 8  # the CPU default of every lane solver, spelled out so all policies share it
@@ -124,27 +125,27 @@ def run_sor_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
                                  case.tol),
                 **learned}
         runs["gauss-seidel"] = runs["sor[1.00]"]
-        curves = {k: np.cumsum([r.iterations for r in results])
-                  for k, (results, _) in runs.items()}
-        best = {m: min((c[-1], k) for k, c in curves.items()
+        costs = {k: np.array([r.iterations for r in results]) for k, (results, _) in runs.items()}
+        best = {m: min((int(c.sum()), k) for k, c in costs.items()
                        if k.startswith(f"{m}[") and k[len(m) + 1].isdigit())
                 for m in ("sor", "ssor-pcg")}
-        optimal = int(curves["sor[optimal]"][-1])
+        optimal = int(costs["sor[optimal]"].sum())
         for name, (results, elapsed) in runs.items():
             method = "ssor-pcg" if name.startswith("ssor") else "sor"
-            iterations = np.array([r.iterations for r in results])
+            iterations = costs[name]
             total, (best_total, best_name) = int(iterations.sum()), best[method]
-            late = slice(-n // 5, None)  # the last fifth: what the policy has learned
+            # the last fifth of the draws: what the policy has learned
+            late = draw_order(n, 1 if "[B=1]" in name else LANES)[-n // 5:]
             extra = {"total_iterations": total,
-                     "best_fixed_total_iterations": int(best_total),
+                     "best_fixed_total_iterations": best_total,
                      "best_fixed_omega": best_name,
                      "vs_best_fixed": total / best_total,
                      "vs_best_fixed_last_fifth": iterations[late].sum()
-                     / np.diff(curves[best_name], prepend=0)[late].sum(),
+                     / costs[best_name][late].sum(),
                      "instance_optimal_total_iterations": optimal if method == "sor" else None,
                      "vs_instance_optimal": total / optimal if method == "sor" else None,
-                     "omega_mean_last_fifth": float(np.mean([r.info["omega"]
-                                                            for r in results[late]])),
+                     "omega_mean_last_fifth": float(np.mean([results[i].info["omega"]
+                                                            for i in late])),
                      "lanes": 1 if "[B=1]" in name else LANES,
                      "failed": int(sum(not r.converged for r in results))}
             if name in delays:
@@ -156,13 +157,21 @@ def run_sor_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
                 max_residual=max(r.residual for r in results),
                 converged_all=all(r.converged for r in results), device="cpu", extra=extra))
         # not <case>.png: the runner's per-case bar chart takes that name
-        _plot(curves, best, out / f"{sub.name}-cumulative.png", sub.name)
+        _plot(costs, best, out / f"{sub.name}-cumulative.png", sub.name)
     return rows
 
 
-def _plot(curves: dict[str, np.ndarray], best: dict, path: Path, title: str) -> None:
-    """Cumulative iterations per policy (log), and each learned policy's cumulative total
-    over its best fixed arm's (1.05: target T5)."""
+def draw_order(n: int, lanes: int) -> np.ndarray:
+    """Positions 0..n-1 in the order lanes take them (round robin over the contiguous
+    chains: exact when the systems cost alike), the time axis of a learning curve."""
+    chains = make_chains(n, lanes)
+    return np.array([c[k] for k in range(max(map(len, chains))) for c in chains if k < len(c)])
+
+
+def _plot(costs: dict[str, np.ndarray], best: dict, path: Path, title: str) -> None:
+    """Cumulative iterations per policy (log) in the order the lanes draw the systems, and
+    each learned policy's cumulative total over its best fixed arm's in the same order
+    (1.05: target T5)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -171,27 +180,31 @@ def _plot(curves: dict[str, np.ndarray], best: dict, path: Path, title: str) -> 
     shown = ["gauss-seidel", best["sor"][1], "sor[optimal]", "sor-bandit", "sor-bandit[B=1]",
              "sor-bandit-contextual", best["ssor-pcg"][1], "ssor-pcg-bandit"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    instances = np.arange(1, len(curves["gauss-seidel"]) + 1)
+    n = len(costs["gauss-seidel"])
+    draws, order = np.arange(1, n + 1), {LANES: draw_order(n, LANES), 1: draw_order(n, 1)}
     for name in dict.fromkeys(shown):
         fixed = name in (best["sor"][1], best["ssor-pcg"][1])
-        left.plot(instances, curves[name], label=f"{name} (best fixed)" if fixed else name)
+        left.plot(draws, np.cumsum(costs[name][order[LANES if "B=1" not in name else 1]]),
+                  label=f"{name} (best fixed)" if fixed else name)
     colours: dict[str, str] = {}
-    for name in curves:
+    for name in costs:
         if "bandit" in name:
             method = "ssor-pcg" if name.startswith("ssor") else "sor"
             policy = name.removesuffix("[second pass]")
             colour = colours.setdefault(policy, f"C{len(colours)}")
-            right.plot(instances, curves[name] / curves[best[method][1]], label=name,
-                       color=colour, linestyle="--" if policy != name else "-")
+            index = order[1 if "B=1" in name else LANES]
+            ratio = np.cumsum(costs[name][index]) / np.cumsum(costs[best[method][1]][index])
+            right.plot(draws, ratio, label=name, color=colour,
+                       linestyle="--" if policy != name else "-")
     right.axhline(1.05, color="black", linewidth=0.8)
     left.set_yscale("log")
     left.set_ylabel("cumulative iterations")
     right.set_ylabel("cumulative iterations / best fixed arm's")
     right.set_ylim(0.4, 2.5)
     for ax in (left, right):
-        ax.set_xlabel("instance")
+        ax.set_xlabel("systems drawn (the order the lanes take them)")
         ax.legend(fontsize=7)
-    fig.suptitle(f"{title}: {len(instances)} systems, {LANES} lanes, omega arms "
+    fig.suptitle(f"{title}: {n} systems, {LANES} lanes, omega arms "
                  f"{DEFAULT_ARMS[0]:.2f}..{DEFAULT_ARMS[-1]:.2f}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
