@@ -155,8 +155,9 @@ class ChebCB(_Bandit):
     """Per-arm Chebyshev regression of the loss on a context in [low, high], SquareCB play.
 
     ``greed``: gamma_t = greed sqrt(K t) in the inverse-gap weights. Replayed on the
-    sor-sequence cost tables, 100 paid 1.60x / 1.42x the instance-optimal iterations in a
-    first pass and 1.10x / 1.08x in a second (30: 1.58x / 1.46x, then 1.16x / 1.12x;
+    sor-sequence cost tables (3 seeds), 100 paid 1.60x / 1.42x the instance-optimal
+    iterations in a first pass and 1.10x / 1.08x in a second (30: 1.58x / 1.46x, then
+    1.16x / 1.12x;
     300: 1.54x / 1.42x, then 1.08x / 1.06x); a model of log-iterations did worse.
     """
 
