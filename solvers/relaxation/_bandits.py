@@ -157,8 +157,8 @@ class ChebCB(_Bandit):
     ``greed``: gamma_t = greed sqrt(K t) in the inverse-gap weights. Replayed on the
     sor-sequence cost tables (3 seeds), 100 paid 1.60x / 1.42x the instance-optimal
     iterations in a first pass and 1.10x / 1.08x in a second (30: 1.58x / 1.46x, then
-    1.16x / 1.12x;
-    300: 1.54x / 1.42x, then 1.08x / 1.06x); a model of log-iterations did worse.
+    1.16x / 1.12x; 300: 1.54x / 1.42x, then 1.08x / 1.06x); a model of log-iterations did
+    worse.
     """
 
     kind = "chebcb"
