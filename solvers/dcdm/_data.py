@@ -48,7 +48,7 @@ def low_modes(system: LinearSystem, count: int, lanczos_steps: int,
     else:
         values, vectors = lanczos_ritz(block, lanczos_steps, rng)
         values, vectors = values[:count], vectors[:count]
-    out = np.zeros((count, system.size), dtype=np.float32)
+    out = np.zeros((len(values), system.size), dtype=np.float32)
     out[:, nodes] = vectors
     return out, values
 

@@ -167,3 +167,16 @@ def test_lanczos_ritz_pairs_with_full_reorthogonalisation():
     assert np.allclose(values, np.linalg.eigvalsh(A.toarray()), rtol=1e-8, atol=1e-8)
     assert np.allclose(vectors @ vectors.T, np.eye(A.shape[0]), atol=1e-8)
     assert np.allclose(A @ vectors.T, vectors.T * values, atol=1e-6 * values.max())
+
+
+def test_training_set_from_ritz_pairs_above_the_dense_limit(monkeypatch):
+    from solvers.dcdm import _data
+
+    monkeypatch.setattr(_data, "DENSE_LIMIT", 10)  # force the Lanczos path on a small 3-D grid
+    family = pdes.get("obstacles", grid=(6, 5, 6), **OPTIONS)
+    config = {"matrices": 2, "modes": 4096, "lanczos_steps": 30, "residuals": False,
+              "seed": 0, "validate_tol": 1e-6}
+    data = build_training_set(family, config, torch.device("cpu"))
+    assert data.modes.shape == (2, 30, 180)
+    lanes, b, energy = data.draw(4, torch.Generator().manual_seed(0))
+    assert b.shape == (4, 6, 5, 6) and bool((energy > 0).all())
