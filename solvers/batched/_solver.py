@@ -51,7 +51,7 @@ class Identity:
         """Nothing per lane."""
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
-        return r
+        return r.clone()  # PCG updates r in place: z must not alias it
 
 
 class Jacobi(Identity):

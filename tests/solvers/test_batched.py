@@ -200,3 +200,11 @@ def test_solve_samples_on_the_device_matches_the_host_path(name, device):
         assert np.linalg.norm(ra.x - rb.x) <= 1e-7 * np.linalg.norm(rb.x)
         assert set(fa) == set(fb) and all(np.allclose(fa[k], fb[k], rtol=1e-12) for k in fa)
         assert pa == pytest.approx(pb, rel=1e-12)
+
+
+def test_unpreconditioned_lanes_are_conjugate_gradients_not_steepest_descent():
+    """M = I must not alias the residual (PCG updates it in place): CG's iteration count."""
+    system = pdes.get("darcy", grid=(24, 24)).sample(0, 0)
+    result = solvers.get("batched", preconditioner="none", tol=1e-8, device="cpu").solve(system)
+    reference = solvers.get("petsc:cg+none", tol=1e-8).solve(system)
+    assert result.converged and result.iterations <= 1.2 * reference.iterations + 5
