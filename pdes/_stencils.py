@@ -48,6 +48,12 @@ class Stencil:
     def grid(self) -> tuple[int, ...]:
         return tuple(f.shape[d] - 1 for d, f in enumerate(self.faces))
 
+    def is_constant(self, rtol: float = 0.0) -> bool:
+        """Constant coefficients: the faces along each axis and the reaction are each one
+        number (to ``rtol`` of their mean): the sine transforms then diagonalise the operator."""
+        return all(np.ptp(a) <= rtol * abs(np.mean(a))
+                   for a in (*self.faces, np.asarray(self.reaction)))
+
     def diagonal(self) -> np.ndarray:
         """The operator's diagonal: the faces around each node plus the reaction."""
         diagonal = np.zeros(self.grid) + self.reaction

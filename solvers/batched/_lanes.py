@@ -11,14 +11,32 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from ._operators import StencilOperator, lane_norm
+from pdes import LinearSystem
 
-__all__ = ["LaneResult", "Lanes", "Loader", "make_chains"]
+from .._base import SolverError
+from ._operators import StencilOperator, lane_norm, stack_stencils
+
+__all__ = ["LaneResult", "Lanes", "Loader", "host_loader", "make_chains"]
 
 # loader(items) -> (faces per axis stacked (k, ...), reaction (k, *grid), rhs (k, *grid))
 Loader = Callable[[Sequence[int]], tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]]
+
+
+def host_loader(systems: Sequence[LinearSystem], device: torch.device | str) -> Loader:
+    """``Loader`` of host systems: their stencils and right-hand sides stacked onto ``device``."""
+    if any(s.stencil is None for s in systems):
+        raise SolverError("lane solvers need systems that carry their stencil (pdes families)")
+
+    def load(items: Sequence[int]):
+        faces, reaction = stack_stencils([systems[i].stencil for i in items], device)
+        rhs = torch.as_tensor(np.stack([systems[i].rhs.reshape(systems[i].grid)
+                                        for i in items]), device=device)
+        return faces, reaction, rhs
+
+    return load
 
 
 def make_chains(n: int, lanes: int, layout: str = "contiguous") -> list[list[int]]:

@@ -16,8 +16,7 @@ from .._base import Solver, SolverError, SolveResult
 from .._threads import single_threaded
 from ..recycling._torch_sparse import resolve_device
 from ._krylov import direct_lanes, gmres_lanes, pcg_lanes
-from ._lanes import Lanes, make_chains
-from ._operators import stack_stencils
+from ._lanes import Lanes, host_loader, make_chains
 from ._spectral import SpectralPreconditioner
 
 __all__ = ["BatchedSolver", "Jacobi", "PRECONDITIONERS", "default_batch"]
@@ -147,15 +146,8 @@ class BatchedSolver(Solver):
         """Host systems (with stencils) into lanes; ``hooks`` go to ``Lanes``."""
         if not systems:
             return []
-        if any(s.stencil is None for s in systems):
-            raise SolverError("the batched solver needs systems with a stencil (pdes families)")
         device = resolve_device(self.device)
-
-        def load(items: Sequence[int]):
-            faces, reaction = stack_stencils([systems[i].stencil for i in items], device)
-            rhs = torch.as_tensor(np.stack([systems[i].rhs.reshape(systems[i].grid)
-                                            for i in items]), device=device)
-            return faces, reaction, rhs
+        load = host_loader(systems, device)
 
         first = systems[0]
         x0 = None if x0 is None else torch.as_tensor(x0.reshape(first.grid), device=device)

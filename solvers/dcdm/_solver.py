@@ -13,8 +13,7 @@ from pdes import LinearSystem
 
 from .._base import Solver, SolverError, SolveResult
 from .._threads import single_threaded
-from ..batched._lanes import Lanes, make_chains
-from ..batched._operators import stack_stencils
+from ..batched._lanes import Lanes, host_loader, make_chains
 from ..batched._solver import default_batch
 from ..recycling._torch_sparse import resolve_device
 from ._checkpoint import check_model, load_model, network_from
@@ -38,16 +37,8 @@ def solve_on_lanes(net: DirectionNet, systems: Sequence[LinearSystem], tol: floa
     """
     device = torch.device(device)
     grid = systems[0].grid
-    if any(s.stencil is None for s in systems):
-        raise SolverError("dcdm needs systems that carry their stencil (pdes families)")
     lanes_count = batch or default_batch(device, int(np.prod(grid)), len(systems))
-
-    def load(items: Sequence[int]):
-        faces, reaction = stack_stencils([systems[i].stencil for i in items], device)
-        rhs = torch.as_tensor(np.stack([systems[i].rhs.reshape(grid) for i in items]),
-                              device=device)
-        return faces, reaction, rhs
-
+    load = host_loader(systems, device)
     lanes = Lanes(make_chains(len(systems), lanes_count), load, tol, False, max_iterations)
     net = net.to(device)
     factory = lambda op: NetworkDirection(net, op)  # noqa: E731 - the factory protocol

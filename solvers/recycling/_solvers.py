@@ -40,18 +40,12 @@ def batched_wins(system: LinearSystem, device: str) -> bool:
         return False
     if _fixed_laplacian(system):
         return system.size >= FIXED_OPERATOR_FACTOR_BELOW
-    return system.size >= BATCHED_MIN_UNKNOWNS or _constant_coefficients(system)
-
-
-def _constant_coefficients(system: LinearSystem) -> bool:
-    faces = system.stencil.faces
-    return all(np.all(f == f.flat[0]) for f in faces) and np.all(
-        np.asarray(system.stencil.reaction) == np.asarray(system.stencil.reaction).flat[0])
+    return system.size >= BATCHED_MIN_UNKNOWNS or system.stencil.is_constant()
 
 
 def _fixed_laplacian(system: LinearSystem) -> bool:
     """A scaled Laplacian with no reaction: what a family with one matrix for all samples has."""
-    return _constant_coefficients(system) and not np.any(system.stencil.reaction)
+    return system.stencil.is_constant() and not np.any(system.stencil.reaction)
 
 
 class GCRODR(RecyclingSolver):

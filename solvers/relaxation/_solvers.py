@@ -33,7 +33,7 @@ def young_omega(stencil: Stencil) -> float:
     rho_J, the Jacobi spectral radius, is exact from the sine eigenvalues of each axis;
     red-black ordering is consistently ordered, so the formula is the optimum for it.
     """
-    if not _constant(stencil):
+    if not stencil.is_constant(rtol=1e-12):
         raise SolverError("Young's omega needs constant coefficients (rho_J is known there)")
     grid = stencil.grid
     faces = [float(np.mean(f)) for f in stencil.faces]
@@ -43,12 +43,6 @@ def young_omega(stencil: Stencil) -> float:
                          for f, n in zip(faces, grid, strict=True))
     rho = 1.0 - low / diagonal
     return 2.0 / (1.0 + math.sqrt(max(0.0, 1.0 - rho**2)))
-
-
-def _constant(stencil: Stencil) -> bool:
-    """Constant coefficients: every face weight per axis and the reaction are one number."""
-    return all(np.ptp(f) <= 1e-12 * abs(np.mean(f))
-               for f in (*stencil.faces, np.asarray(stencil.reaction)))
 
 
 def golden_section(cost: Callable[[float], float], low: float, high: float,
@@ -81,7 +75,7 @@ def optimal_omega(system: LinearSystem, tol: float = 1e-8, max_iterations: int =
                   ) -> float:
     """The instance-optimal omega: Young's formula where rho_J is known (constant
     coefficients), else golden-section search on the sweeps SOR takes (about 16 solves)."""
-    if system.stencil is not None and _constant(system.stencil):
+    if system.stencil is not None and system.stencil.is_constant(rtol=1e-12):
         return young_omega(system.stencil)
 
     def sweeps(omega: float) -> float:
