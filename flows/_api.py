@@ -29,9 +29,25 @@ def shared_prefect_api() -> Iterator[str]:
     server.start()
     try:
         with temporary_settings({PREFECT_API_URL: server.api_url}):
-            yield server.api_url
+            try:
+                yield server.api_url
+            finally:
+                _drain_clients()
     finally:
         server.stop()
+
+
+def _drain_clients(timeout: float = 30.0) -> None:
+    """Send the logs and events still queued for the run's server before it stops.
+
+    Items left queued for a stopped server are retried at interpreter exit, and that
+    exit then waits on them without end (seen: a test process hung after its last test).
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=timeout, at_exit=False)
 
 
 def _free_port() -> int:

@@ -6,3 +6,26 @@ import tempfile
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdeforge-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def pytest_unconfigure(config) -> None:
+    """Bound the interpreter's exit after the last test: Prefect's exit hooks retry queued
+    logs and events against servers the tests have stopped, once without end (CI hung an
+    hour after '302 passed'). The exit status pytest chose is kept."""
+    import sys
+    import threading
+    import time
+
+    status = getattr(config, "_pdeforge_exitstatus", 0)
+
+    def force_exit() -> None:
+        time.sleep(60)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+    threading.Thread(target=force_exit, daemon=True).start()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    session.config._pdeforge_exitstatus = int(exitstatus)
