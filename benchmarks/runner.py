@@ -144,6 +144,10 @@ def run_suite(suite: str = "quick", cases: list[str] | None = None,
             from .surrogate import run_surrogate_case
 
             rows += run_surrogate_case(case, suite, out)
+        elif case.kind == "surrogate-variants":
+            from .surrogate import run_variants_case
+
+            rows += run_variants_case(case, suite, out, only=solvers)
         elif case.kind == "sor":
             from .sor import run_sor_case
 

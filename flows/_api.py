@@ -12,7 +12,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["shared_prefect_api"]
+__all__ = ["drain_prefect_clients", "shared_prefect_api"]
 
 
 @contextmanager
@@ -32,12 +32,12 @@ def shared_prefect_api() -> Iterator[str]:
             try:
                 yield server.api_url
             finally:
-                _drain_clients()
+                drain_prefect_clients()
     finally:
         server.stop()
 
 
-def _drain_clients(timeout: float = 30.0) -> None:
+def drain_prefect_clients(timeout: float = 30.0) -> None:
     """Send the logs and events still queued for the run's server before it stops.
 
     Items left queued for a stopped server are retried at interpreter exit, and that

@@ -148,7 +148,8 @@ def _format_summary(store: str, s: dict) -> str:
 
 @app.command()
 def bench(
-    suite: Annotated[str, typer.Option(help="quick, full, gpu or surrogate")] = "quick",
+    suite: Annotated[str, typer.Option(
+        help="quick, full, gpu, sor, dcdm, surrogate or surrogate-variants")] = "quick",
     case: Annotated[list[str] | None, typer.Option(help="run only these cases")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("bench"),
     solver: Annotated[list[str] | None, typer.Option(help="run only these solvers")] = None,
@@ -182,6 +183,8 @@ def train(
     lr: Annotated[float | None, typer.Option()] = None,
     loss: Annotated[str | None, typer.Option(help="h1 (default) or l2")] = None,
     augment: Annotated[str | None, typer.Option(help="d4 (flips/rotations) or none")] = None,
+    coarsen: Annotated[float | None, typer.Option(
+        help="share of batches trained at half resolution (mixed-resolution)")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
 ) -> None:
@@ -196,7 +199,7 @@ def train(
     recipe = surrogates.merge_recipes(
         surrogates.load_recipe(config) if config else {},
         {"model": model, "epochs": epochs, "max_minutes": max_minutes, "batch_size": batch_size,
-         "lr": lr, "loss": loss, "augment": augment, "seed": seed},
+         "lr": lr, "loss": loss, "augment": augment, "coarsen": coarsen, "seed": seed},
         {"model_options": _parse_key_values(model_option or [], "--model-option")},
     )
     check_recipe(data, out, recipe)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["AUGMENTATIONS", "symmetry_augment"]
+__all__ = ["AUGMENTATIONS", "coarsened", "symmetry_augment"]
 
 AUGMENTATIONS = ("d4", "none")
 
@@ -35,3 +35,9 @@ def symmetry_augment(x: torch.Tensor, y: torch.Tensor,
         order = [0, *(1 + int(k) for k in orders[i])]
         pairs.append((x[i].flip(flipped).permute(order), y[i].flip(flipped).permute(order)))
     return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+
+
+def coarsened(fields: torch.Tensor) -> torch.Tensor:
+    """Every other grid point per axis of ``(B, C, *grid)``, both ends kept when the size is
+    odd: the same fields at half the resolution (mixed-resolution training)."""
+    return fields[(slice(None), slice(None), *[slice(None, None, 2)] * (fields.dim() - 2))]

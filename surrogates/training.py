@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from storage._torch import ChunkShuffleSampler, ZarrFieldDataset, split_positions
 
-from .augment import AUGMENTATIONS, symmetry_augment
+from .augment import AUGMENTATIONS, coarsened, symmetry_augment
 from .checkpoint import (
     checkpoint_path,
     load_checkpoint,
@@ -66,6 +66,7 @@ def train(
     loss: str = _D["loss"],
     schedule: str = _D["schedule"],
     augment: str = _D["augment"],
+    coarsen: float = _D["coarsen"],
     fractions: tuple[float, float, float] | list[float] = tuple(_D["fractions"]),
     seed: int = _D["seed"],
     amp: bool = _D["amp"],
@@ -75,6 +76,9 @@ def train(
 ) -> dict[str, Any]:
     """Train a neural operator on the done samples of ``data``; checkpoints go to ``out``.
 
+    ``coarsen`` is mixed-resolution training: that share of the training batches is taken
+    at every other grid point (half the resolution, a quarter of the cost in 2-D); the
+    network is resolution-free, so the cheap batches teach the same operator.
     ``max_minutes`` without ``epochs``: the schedule is sized from measured epochs to end
     with the budget (wall time of this call and any earlier calls of the same run). With
     ``epochs`` the schedule spans them and the budget only caps. Neither: 50 epochs.
@@ -92,7 +96,8 @@ def train(
     else:
         config = {
             "model": model, "model_options": dict(model_options or {}), "loss": loss,
-            "schedule": schedule, "augment": augment, "batch_size": batch_size, "lr": lr,
+            "schedule": schedule, "augment": augment, "coarsen": float(coarsen),
+            "batch_size": batch_size, "lr": lr,
             "weight_decay": weight_decay, "fractions": list(fractions), "seed": seed,
             "amp": bool(amp), "data": str(data),
         }
@@ -141,7 +146,7 @@ def train(
                 time.perf_counter() + plan.budget_seconds - spent())
             history["train_loss"].append(_train_epoch(
                 net, bar, criterion, optimizer, config, state, steps, target,
-                augment_rng if config["augment"] == "d4" else None, deadline,
+                augment_rng, deadline,
             ))
             history["val_rel_l2"].append(_mean_metric(net, val_set, val_metric, config, target))
             history["seconds"].append(time.perf_counter() - tic)
@@ -197,6 +202,9 @@ def _check_config(config: dict[str, Any]) -> None:
                        ("loss", ("h1", "l2"))):
         if config[key] not in known:
             raise SurrogateError(f"unknown {key} {config[key]!r}; known: {list(known)}")
+    if not 0.0 <= config.get("coarsen", 0.0) < 1.0:
+        raise SurrogateError(f"coarsen is a share of the batches in [0, 1), "
+                             f"not {config['coarsen']}")
     if config["batch_size"] < 1 or not config["lr"] > 0:
         raise SurrogateError("batch_size and lr must be positive")
     fractions = config["fractions"]
@@ -214,7 +222,7 @@ def _train_epoch(
     state: dict[str, Any],
     total_steps: int | None,
     device: torch.device,
-    augment_rng: torch.Generator | None,
+    rng: torch.Generator,
     deadline: float | None,
 ) -> float:
     """One pass over the training batches; returns the sample-weighted mean loss.
@@ -228,8 +236,10 @@ def _train_epoch(
         if deadline is not None and count and time.perf_counter() > deadline:
             break
         x, y = batch["x"], batch["y"]
-        if augment_rng is not None:
-            x, y = symmetry_augment(x, y, augment_rng)
+        if config["augment"] == "d4":
+            x, y = symmetry_augment(x, y, rng)
+        if config.get("coarsen") and torch.rand((), generator=rng) < config["coarsen"]:
+            x, y = coarsened(x), coarsened(y)
         x, y = x.to(device), y.to(device)
         for group in optimizer.param_groups:
             group["lr"] = config["lr"] * lr_factor(config["schedule"], state["step"], total_steps)

@@ -106,7 +106,10 @@ class SpectralPreconditioner:
     float32 (an approximate M loses nothing to single precision; the GEMMs run 2.5-3x
     faster; the Krylov vectors stay float64). For indefinite lanes (Helmholtz's
     s_j = -k^2 < 0) ``shift`` = beta > 0 gives the complex-shifted Laplacian s_j (1 + i beta):
-    M and the Krylov vectors are then complex.
+    M and the Krylov vectors are then complex. Decoupled cells (no diffusion: ``obstacles``'
+    solids, identity rows) stay out of the transform: M^-1 takes the residual extended by
+    zero there and returns r / diag on them, so the fluid block is preconditioned by the box
+    Laplacian restricted to it and no search direction leaks into the solids.
     """
 
     def __init__(self, op: StencilOperator, shift: float = 0.0, basis: str = "auto",
@@ -142,23 +145,33 @@ class SpectralPreconditioner:
             laplace_diag = laplace_diag + f * self._diagonals[d].reshape(shape)
         exact = _constant(op, lanes) & (self.basis == "node") & (not self.complex)
         ratio = (op.diagonal[lanes] - reaction) / laplace_diag
-        scale = torch.where(ratio > 0, ratio, torch.ones_like(ratio)).sqrt()
+        coupled = ratio > 0
+        scale = torch.where(coupled, ratio, torch.ones_like(ratio)).sqrt()
         if self.complex:
             symbol = symbol + 1j * self.shift * s
         if isinstance(lanes, slice):
             self.inverse_symbol, self.scale, self.exact = 1.0 / symbol, scale, exact
+            self.coupled = coupled
         else:
             self.inverse_symbol[lanes] = 1.0 / symbol
             self.scale[lanes] = scale
             self.exact[lanes] = exact
+            self.coupled[lanes] = coupled
+        self.decoupled = not bool(self.coupled.all())
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         """M^-1 r for every lane (complex128 with a shift, float64 otherwise)."""
         ndim, low, kind = self.op.ndim, self.transform_dtype, 1 if self.basis == "node" else 2
-        v = dst((r / self.scale).to(_complex(low) if r.is_complex() else low), ndim, kind)
+        v = r / self.scale
+        if self.decoupled:
+            v = torch.where(self.coupled, v, 0)
+        v = dst(v.to(_complex(low) if r.is_complex() else low), ndim, kind)
         v = v * self.inverse_symbol.to(_complex(low) if self.complex else low)
         v = dst(v, ndim, kind, inverse=True)
-        return v.to(torch.complex128 if v.is_complex() else torch.float64) / self.scale
+        v = v.to(torch.complex128 if v.is_complex() else torch.float64) / self.scale
+        if self.decoupled:
+            v = torch.where(self.coupled, v, r / self.op.diagonal)
+        return v
 
 
 def _constant(op: StencilOperator, lanes: torch.Tensor | slice) -> torch.Tensor:

@@ -1,7 +1,6 @@
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,17 @@ EXE = Path(sys.executable).with_name("pdeforge")
 def prefect_harness():
     """One temporary Prefect API for every in-process flow test (start-up is costly).
 
-    Its teardown is bounded: a run whose client was SIGKILLed (the fault tests) once kept
-    the harness's exit waiting for more than ten minutes, which would hang CI.
+    Its teardown is bounded: the queued logs and events are sent with a timeout first (the
+    harness's own drain has none, and once kept its exit waiting for more than ten minutes),
+    then the harness stops its server in this thread, where it set its settings context.
     """
     from prefect.testing.utilities import prefect_test_harness
 
-    harness = prefect_test_harness(server_startup_timeout=120)
-    harness.__enter__()
-    yield
-    closer = threading.Thread(target=harness.__exit__, args=(None, None, None), daemon=True)
-    closer.start()
-    closer.join(120)
+    from flows._api import drain_prefect_clients
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+        drain_prefect_clients(timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -110,3 +110,27 @@ def test_resuming_on_another_store_is_refused(make_store, tiny_fno, tmp_path):
     surrogates.train(make_store("a.zarr", n=16), tmp_path / "m", **options)
     with pytest.raises(surrogates.SurrogateError, match="another store|made for"):
         surrogates.train(make_store("b.zarr", n=24), tmp_path / "m", **options)
+
+
+def test_coarsened_fields_are_every_other_grid_point_with_both_ends():
+    from surrogates.augment import coarsened
+
+    x = torch.arange(2 * 3 * 17 * 9, dtype=torch.float32).reshape(2, 3, 17, 9)
+    half = coarsened(x)
+    assert half.shape == (2, 3, 9, 5)
+    assert torch.equal(half[..., -1, -1], x[..., 16, 8]) and torch.equal(half[..., 1, 2],
+                                                                          x[..., 2, 4])
+
+
+def test_mixed_resolution_training_learns_and_bad_shares_are_refused(make_store, tiny_fno,
+                                                                     tmp_path):
+    url = make_store(n=24)
+    options = dict(model_options=tiny_fno, batch_size=4, fractions=(0.75, 0.25, 0.0),
+                   device="cpu", progress=False)
+    metrics = surrogates.train(url, tmp_path / "m", epochs=6, coarsen=0.5, lr=1e-2, **options)
+    assert metrics["config"]["coarsen"] == 0.5
+    losses = metrics["history"]["train_loss"]
+    assert losses[-1] < 0.7 * losses[0]
+    for share in (1.0, -0.1):
+        with pytest.raises(surrogates.SurrogateError, match="coarsen"):
+            surrogates.train(url, tmp_path / f"bad{share}", epochs=1, coarsen=share, **options)
