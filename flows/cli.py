@@ -181,7 +181,7 @@ def train(
         help="time budget: the schedule is sized to end with it")] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
     lr: Annotated[float | None, typer.Option()] = None,
-    loss: Annotated[str | None, typer.Option(help="h1 (default) or l2")] = None,
+    loss: Annotated[str | None, typer.Option(help="l2 (default) or h1")] = None,
     augment: Annotated[str | None, typer.Option(help="d4 (flips/rotations) or none")] = None,
     coarsen: Annotated[float | None, typer.Option(
         help="share of batches trained at half resolution (mixed-resolution)")] = None,

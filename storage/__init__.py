@@ -6,6 +6,7 @@ first use, so generating data never loads torch.
 
 from importlib import import_module
 
+from ._atomic import atomic_path
 from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import InterruptedGrowth, StorageError
 from ._grow import grow_dataset
@@ -22,6 +23,7 @@ __all__ = [
     "InterruptedGrowth",
     "StorageError",
     "ZarrFieldDataset",
+    "atomic_path",
     "create_dataset",
     "existing_dataset",
     "grow_dataset",

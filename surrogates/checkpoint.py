@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 import storage
+from storage import atomic_path
 from storage._schema import IDENTITY_KEYS
 
 from .errors import SurrogateError
@@ -30,10 +31,8 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     """Write atomically (temp file + rename) so an interrupted save never corrupts a run."""
     target = checkpoint_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    torch.save(state, partial)
-    os.replace(partial, target)
+    with atomic_path(target) as partial:
+        torch.save(state, partial)
     return target
 
 

@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 import storage
+from storage import atomic_path
 from storage._torch import SPLITS, split_positions
 
 from .errors import SurrogateError
@@ -60,14 +61,8 @@ def export_pdebench(
     arrays = {"tensor": dataset.solution, "nu": dataset.inputs[nu],
               **{name: dataset.inputs[name] for name in fields if name != nu},
               **dict(dataset.params)}
-    partial = out.with_name(out.name + ".partial")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with atomic_path(out) as partial:
         _write(partial, dataset, arrays, positions, split[positions])
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, out)
     return len(positions)
 
 

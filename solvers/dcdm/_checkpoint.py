@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from storage import atomic_path
+
 from .._base import SolverError
 from ._network import DirectionNet
 
@@ -24,10 +26,8 @@ FORMAT = 1
 def save_model(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     """Write atomically (temp file + rename): an interrupted save never corrupts a model."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    torch.save({**state, "format": FORMAT, "torch": str(torch.__version__)}, partial)
-    os.replace(partial, target)
+    with atomic_path(target) as partial:
+        torch.save({**state, "format": FORMAT, "torch": str(torch.__version__)}, partial)
     return target
 
 

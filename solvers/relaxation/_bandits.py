@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from storage import atomic_path
 
 __all__ = ["BANDITS", "DEFAULT_ARMS", "ChebCB", "Pull", "TsallisINF", "load_bandit"]
 
@@ -93,16 +94,8 @@ class _Bandit:
         """Write the state atomically (temp file + rename): a killed run leaves the old one."""
         with self.lock:
             state = self.state()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(state, handle)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as partial:
+            partial.write_text(json.dumps(state))
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.rng_.bit_generator.state = state["rng"]
