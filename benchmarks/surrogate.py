@@ -25,9 +25,10 @@ T6_TARGET = 0.010
 TRAIN_SEED, TEST_SEED, N_TEST = 1, 424242, 100
 
 # name -> `surrogates.train` arguments over the defaults (surrogates.recipe: L2 loss,
-# n_modes 16 at 64x64). The first rows change one thing each of the recipe that was the
-# default before these runs (H1 loss, n_modes 24); the last ones combine what won.
-_H1_24 = {"loss": "h1", "model_options": {"n_modes": 24}}
+# n_modes 16 at 64x64, D4 augmentation). The first rows change one thing each of the
+# recipe that was the default before these runs (H1 loss, n_modes 24, no augmentation);
+# the last ones combine what won.
+_H1_24 = {"loss": "h1", "augment": "none", "model_options": {"n_modes": 24}}
 VARIANTS: dict[str, dict[str, Any]] = {
     "H1, n_modes 24 (earlier default)": _H1_24,
     "H1, n_modes 16": merge_recipes(_H1_24, {"model_options": {"n_modes": 16}}),
@@ -39,9 +40,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "H1, mixed resolution (coarsen 0.5)": merge_recipes(_H1_24, {"coarsen": 0.5}),
     "H1, tfno": merge_recipes(_H1_24, {"model": "tfno"}),
     "H1, uno": merge_recipes(_H1_24, {"model": "uno"}),
-    "L2, n_modes 16 (default)": {},
-    "L2, tfno": {"model": "tfno", "model_options": {"n_modes": 24}},
-    "L2, n_modes 16, coarsen 0.5": {"coarsen": 0.5},
+    "L2, n_modes 16": {"augment": "none"},
+    "L2, tfno": {"model": "tfno", "augment": "none", "model_options": {"n_modes": 24}},
+    "L2, n_modes 16, coarsen 0.5": {"augment": "none", "coarsen": 0.5},
+    "L2, n_modes 16, d4 (default)": {},
 }
 
 

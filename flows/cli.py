@@ -182,7 +182,8 @@ def train(
     batch_size: Annotated[int | None, typer.Option()] = None,
     lr: Annotated[float | None, typer.Option()] = None,
     loss: Annotated[str | None, typer.Option(help="l2 (default) or h1")] = None,
-    augment: Annotated[str | None, typer.Option(help="d4 (flips/rotations) or none")] = None,
+    augment: Annotated[str | None, typer.Option(
+        help="d4 (flips, rotations; default) or none")] = None,
     coarsen: Annotated[float | None, typer.Option(
         help="share of batches trained at half resolution (mixed-resolution)")] = None,
     seed: Annotated[int | None, typer.Option()] = None,

@@ -21,7 +21,7 @@ __all__ = ["TRAIN_DEFAULTS", "default_model_options", "load_recipe", "merge_reci
 TRAIN_DEFAULTS: dict[str, Any] = {
     "model": "fno", "model_options": {}, "epochs": None, "max_minutes": None,
     "batch_size": 16, "lr": 3e-3, "weight_decay": 1e-4, "loss": "l2", "schedule": "cosine",
-    "augment": "none", "coarsen": 0.0, "fractions": [0.9, 0.05, 0.05], "seed": 0,
+    "augment": "d4", "coarsen": 0.0, "fractions": [0.9, 0.05, 0.05], "seed": 0,
     "amp": False,
 }
 # epochs when neither epochs nor a time budget is given

@@ -125,7 +125,6 @@ def train(
     val_metric = make_loss("l2", len(config["grid"]))
     history = state["history"]
     spent_before = float(state.get("spent_seconds", 0.0))
-    augment_rng = torch.Generator().manual_seed(config["seed"] + 1_000_003 * state["epoch"])
     threads, first_epoch = ThreadChooser(target), state["epoch"]
 
     def spent() -> float:
@@ -146,7 +145,8 @@ def train(
                 time.perf_counter() + plan.budget_seconds - spent())
             history["train_loss"].append(_train_epoch(
                 net, bar, criterion, optimizer, config, state, steps, target,
-                augment_rng, deadline,
+                # per epoch, so a resumed run draws what an uninterrupted one would
+                torch.Generator().manual_seed(config["seed"] + 1_000_003 * epoch), deadline,
             ))
             history["val_rel_l2"].append(_mean_metric(net, val_set, val_metric, config, target))
             history["seconds"].append(time.perf_counter() - tic)
