@@ -202,7 +202,7 @@ def _check_config(config: dict[str, Any]) -> None:
                        ("loss", ("h1", "l2"))):
         if config[key] not in known:
             raise SurrogateError(f"unknown {key} {config[key]!r}; known: {list(known)}")
-    if not 0.0 <= config.get("coarsen", 0.0) < 1.0:
+    if not 0.0 <= config["coarsen"] < 1.0:
         raise SurrogateError(f"coarsen is a share of the batches in [0, 1), "
                              f"not {config['coarsen']}")
     if config["batch_size"] < 1 or not config["lr"] > 0:
