@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import pdes
+import solvers
 
 from .cases import Case
 from .runner import SolverRun, _measure, log
@@ -106,7 +107,7 @@ def residual_histories(system: pdes.LinearSystem, model: Path, tol: float
                        ) -> dict[str, np.ndarray]:
     """||b - A x_k|| / ||b|| per iteration of one system: DCDM (TRUE residual), CG and
     IC-PCG (PETSc's unpreconditioned recursive residual)."""
-    from solvers.batched._operators import lane_norm
+    from solvers.batched import lane_norm
     from solvers.dcdm import load_model, network_from, solve_on_lanes
 
     dcdm = [1.0]
@@ -120,22 +121,12 @@ def residual_histories(system: pdes.LinearSystem, model: Path, tol: float
 
 
 def _petsc_history(system: pdes.LinearSystem, pc: str, tol: float) -> np.ndarray:
-    from petsc4py import PETSc
-
-    A = system.matrix.tocsr()
-    mat = PETSc.Mat().createAIJ(size=A.shape, csr=(A.indptr.astype(PETSc.IntType),
-                                                    A.indices.astype(PETSc.IntType), A.data),
-                                comm=PETSc.COMM_SELF)
-    ksp = PETSc.KSP().create(comm=PETSc.COMM_SELF)
-    ksp.setOperators(mat)
-    ksp.setType("cg")
-    ksp.getPC().setType(pc)
-    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
-    ksp.setTolerances(rtol=tol, atol=0.0, max_it=20 * system.size)
+    """The unpreconditioned residual norms PETSc's CG reports, through ``petsc:cg+<pc>``
+    (its options prefix and database) with a monitor on its KSP."""
+    solver = solvers.get(f"petsc:cg+{pc}", tol=tol, max_iterations=20 * system.size).setup()
     history: list[float] = []
-    ksp.setMonitor(lambda _ksp, _its, norm: history.append(norm))
-    b = PETSc.Vec().createWithArray(np.ascontiguousarray(system.rhs), comm=PETSc.COMM_SELF)
-    ksp.solve(b, mat.createVecRight())
+    solver.ksp_.setMonitor(lambda _ksp, _its, norm: history.append(norm))
+    solver.solve(system)
     return np.array(history) / np.linalg.norm(system.rhs)
 
 

@@ -48,7 +48,7 @@ class GenerateSpec:
             raise SpecError(f"--order must be greedy, hilbert or none, got {self.order!r}")
         self.family_object()  # unknown family, bad grid or family option -> PDEError
         # unknown solver or option, or a model for another family -> SolverError
-        self.solver_object().check_problem(self.family, tuple(self.grid))
+        self.solver_object().setup().check_problem(self.family, tuple(self.grid))
         if self.fallback:
             self.fallback_object()
         if self.dask_address:
@@ -93,11 +93,10 @@ class GenerateSpec:
         options = {"tol": self.tol, **self.solver_options}
         if not self.solver.startswith("petsc:"):
             options.setdefault("device", self.device)
-        solver = solvers.get(self.solver, **options)
-        if getattr(solver, "state", None) == "" and "://" not in self.out:
+        if solvers.accepts(self.solver, "state") and "://" not in self.out:
             # a bandit keeps learning next to the store: across blocks, runs and schedules
-            solver.state = f"{self.out.rstrip('/')}.bandit.json"
-        return solver
+            options.setdefault("state", f"{self.out.rstrip('/')}.bandit.json")
+        return solvers.get(self.solver, **options)
 
     def fallback_object(self):
         """The direct solver that redoes a sample the run's solver left above ``tol``."""

@@ -22,12 +22,16 @@ from .families import Darcy, Family, Heat, Helmholtz, Obstacles, Poisson
 
 
 def __getattr__(name: str) -> object:
-    """``pdes.SystemBatch`` loads on first use: it imports torch (seconds), ``import pdes``
-    does not."""
+    """``pdes.SystemBatch`` and ``pdes.resolve_device`` load on first use: they import torch
+    (seconds), ``import pdes`` does not."""
     if name == "SystemBatch":
         from ._batch import SystemBatch
 
         return SystemBatch
+    if name == "resolve_device":
+        from ._device import resolve_device
+
+        return resolve_device
     raise AttributeError(f"module 'pdes' has no attribute {name!r}")
 
 
@@ -53,6 +57,7 @@ __all__ = [
     "get",
     "laplacian",
     "make_grid",
+    "resolve_device",
     "sine_series",
     "stencil_matrix",
 ]

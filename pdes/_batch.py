@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._device import resolve_device
 from ._errors import PDEError
 from ._grid import Grid
 from ._random_fields import sine_basis
@@ -33,7 +34,6 @@ __all__ = [
     "laplace_solution_modes",
     "low_mode_features",
     "negative_laplacian",
-    "resolve_device",
     "to_device",
 ]
 
@@ -132,21 +132,6 @@ class SystemBatch:
             seed=self.seed,
             stencil=stencil,
         )
-
-
-def resolve_device(device: torch.device | str) -> torch.device:
-    """``"cpu"``, ``"cuda[:k]"``, ``"auto"`` (the GPU when there is one) or a torch.device."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise PDEError(f"unknown device {device!r}; use cpu, cuda or auto") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PDEError("device cuda requested but no CUDA GPU is available")
-    if device.type not in ("cpu", "cuda"):
-        raise PDEError(f"unsupported device {device!r}; use cpu, cuda or auto")
-    return device
 
 
 def to_device(array: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:

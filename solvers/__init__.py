@@ -3,10 +3,11 @@
 ``solvers.get(name, **options)`` is the one-call entry point (pyamg's ``blackbox`` role).
 """
 
-from ._base import Solver, SolverError, SolveResult
-from ._registry import available, get
+from ._base import Solver, SolverError, SolveResult, solver_device
+from ._registry import accepts, available, get, solver_class
 
-__all__ = ["SolveResult", "Solver", "SolverError", "available", "get", "order"]
+__all__ = ["SolveResult", "Solver", "SolverError", "accepts", "available", "get", "order",
+           "solver_class", "solver_device"]
 
 
 def order(features, method: str = "greedy"):

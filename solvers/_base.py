@@ -12,11 +12,21 @@ import numpy as np
 
 from pdes import LinearSystem
 
-__all__ = ["SolveResult", "Solver", "SolverError"]
+__all__ = ["SolveResult", "Solver", "SolverError", "solver_device"]
 
 
 class SolverError(ValueError):
     """Bad solver name or option: the CLI turns it into exit code 2."""
+
+
+def solver_device(device: str):
+    """``pdes.resolve_device`` (the one device rule), its bad input as a ``SolverError``."""
+    import pdes
+
+    try:
+        return pdes.resolve_device(device)
+    except pdes.PDEError as error:
+        raise SolverError(str(error)) from None
 
 
 @dataclass
@@ -32,7 +42,8 @@ class SolveResult:
 
 
 class Solver:
-    """Base class: constructors store options, ``solve``/``solve_sequence`` do the work.
+    """Base class: constructors store options, ``setup`` loads what they name (state it
+    learns ends in ``_``), ``solve``/``solve_sequence`` do the work.
 
     Subclasses implement ``_solve(system, x0) -> (x, iterations, info)``; the base class
     times it, computes the true residual and decides ``converged`` against ``tol`` so no
@@ -68,6 +79,11 @@ class Solver:
 
     def _end_solve(self, system: LinearSystem, result: SolveResult) -> None:
         """Hook after each solve of a sequence (keep x for warm starts, update bandits)."""
+
+    def setup(self) -> Solver:
+        """Once, before the first solve: what the options need from outside the constructor
+        (a model file, PETSc); bad input raises SolverError. Returns the solver."""
+        return self
 
     def check_problem(self, family: str, grid: tuple[int, ...]) -> None:
         """Raise SolverError if this solver cannot serve ``family`` on ``grid`` (a learned

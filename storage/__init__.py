@@ -11,13 +11,15 @@ from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import InterruptedGrowth, StorageError
 from ._grow import grow_dataset
 from ._lock import lock_path, writer_lock
-from ._schema import DONE, FAILED, PENDING
+from ._schema import DONE, FAILED, IDENTITY_KEYS, PENDING
 from ._stores import remove_partial_writes
 
 __all__ = [
     "DONE",
     "FAILED",
+    "IDENTITY_KEYS",
     "PENDING",
+    "SPLITS",
     "ChunkShuffleSampler",
     "Dataset",
     "InterruptedGrowth",
@@ -31,10 +33,12 @@ __all__ = [
     "open_dataset",
     "remove_partial_writes",
     "split_indices",
+    "split_positions",
     "writer_lock",
 ]
 
-_TORCH = ("ChunkShuffleSampler", "ZarrFieldDataset", "split_indices")
+_TORCH = ("SPLITS", "ChunkShuffleSampler", "ZarrFieldDataset", "split_indices",
+          "split_positions")
 
 
 def __getattr__(name: str):

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from pdes import resolve_device
+
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .models import NormalizedOperator, resolve_device
+from .models import NormalizedOperator
 
 __all__ = ["Surrogate", "load"]
 

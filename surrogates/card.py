@@ -18,7 +18,7 @@ import numpy as np
 import zarr
 
 import storage
-from storage._torch import SPLITS, split_positions
+from storage import SPLITS, split_positions
 
 from .recipe import TRAIN_DEFAULTS
 

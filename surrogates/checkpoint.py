@@ -9,8 +9,7 @@ from typing import Any
 import torch
 
 import storage
-from storage import atomic_path
-from storage._schema import IDENTITY_KEYS
+from storage import IDENTITY_KEYS, atomic_path
 
 from .errors import SurrogateError
 from .models import NormalizedOperator, build_model

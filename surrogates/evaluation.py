@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 import storage
-from storage._torch import ZarrFieldDataset, split_positions
+from storage import ZarrFieldDataset, split_positions
 
 from ._surrogate import load
 from .checkpoint import load_checkpoint, store_identity

@@ -19,8 +19,7 @@ import h5py
 import numpy as np
 
 import storage
-from storage import atomic_path
-from storage._torch import SPLITS, split_positions
+from storage import SPLITS, atomic_path, split_positions
 
 from .errors import SurrogateError
 from .recipe import TRAIN_DEFAULTS

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from storage._torch import ZarrFieldDataset
+from storage import ZarrFieldDataset
 
 from ._surrogate import Surrogate
 

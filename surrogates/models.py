@@ -23,8 +23,7 @@ from torch import nn
 from .errors import SurrogateError
 from .normalization import ChannelNormalizer
 
-__all__ = ["MODELS", "NormalizedOperator", "build_model", "parameter_count", "register_model",
-           "resolve_device"]
+__all__ = ["MODELS", "NormalizedOperator", "build_model", "parameter_count", "register_model"]
 
 Builder = Callable[..., nn.Module]
 MODELS: dict[str, Builder] = {}
@@ -181,10 +180,3 @@ class NormalizedOperator(nn.Module):
         state = super().state_dict(*args, **kwargs)
         state.pop("_metadata", None)
         return state
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when present, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)

@@ -18,7 +18,8 @@ from neuralop.losses import H1Loss, LpLoss
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from storage._torch import ChunkShuffleSampler, ZarrFieldDataset, split_positions
+from pdes import resolve_device
+from storage import ChunkShuffleSampler, ZarrFieldDataset, split_positions
 
 from .augment import AUGMENTATIONS, coarsened, symmetry_augment
 from .checkpoint import (
@@ -30,7 +31,7 @@ from .checkpoint import (
     store_identity,
 )
 from .errors import SurrogateError
-from .models import NormalizedOperator, parameter_count, resolve_device
+from .models import NormalizedOperator, parameter_count
 from .normalization import fit_normalizers
 from .recipe import DEFAULT_EPOCHS, TRAIN_DEFAULTS, default_model_options
 from .schedule import SCHEDULES, BudgetPlan, lr_factor

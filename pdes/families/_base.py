@@ -82,7 +82,8 @@ class Family(ABC):
         host samples stacked, which is correct but builds a CSR matrix per sample. On the
         CPU the lanes are built in chunks of about ``CPU_CHUNK`` grid values, then joined.
         """
-        from .._batch import SystemBatch, resolve_device
+        from .._batch import SystemBatch
+        from .._device import resolve_device
 
         if len(indices) == 0:
             raise PDEError("sample_batch needs at least one index")

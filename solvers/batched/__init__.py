@@ -2,27 +2,51 @@
 
 The shared core of pdeforge's torch solvers: ``StencilOperator`` (the families' stencils
 stacked over lanes), the DST ``SpectralPreconditioner``, ``Lanes`` (chains of the sorted
-order, refill, true-residual checks) and the batched Krylov methods on them.
+order, refill, true-residual checks), the one lane driver ``drive`` and the lane methods
+that plug into it (flexible PCG, GMRES, the direct solve).
 """
 
-from ._krylov import gmres_lanes, pcg_lanes
-from ._lanes import LaneResult, Lanes, make_chains
-from ._operators import StencilOperator, lane_dot, lane_norm, stack_stencils
+from ._driver import DIVERGED, LaneMethod, Monitor, drive
+from ._krylov import (
+    GMRES,
+    Direct,
+    FlexiblePCG,
+    Preconditioner,
+    direct_lanes,
+    gmres_lanes,
+    pcg_lanes,
+    safe_direction,
+)
+from ._lanes import LaneResult, Lanes, Loader, host_loader, make_chains
+from ._operators import StencilOperator, lane_column, lane_dot, lane_norm, stack_stencils
 from ._solver import BatchedSolver, default_batch
 from ._spectral import SpectralPreconditioner, dst
 
 __all__ = [
+    "DIVERGED",
+    "GMRES",
     "BatchedSolver",
+    "Direct",
+    "FlexiblePCG",
+    "LaneMethod",
     "LaneResult",
     "Lanes",
+    "Loader",
+    "Monitor",
+    "Preconditioner",
     "SpectralPreconditioner",
     "StencilOperator",
     "default_batch",
+    "direct_lanes",
+    "drive",
     "dst",
     "gmres_lanes",
+    "host_loader",
+    "lane_column",
     "lane_dot",
     "lane_norm",
     "make_chains",
     "pcg_lanes",
+    "safe_direction",
     "stack_stencils",
 ]

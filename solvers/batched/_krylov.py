@@ -1,8 +1,8 @@
-"""Batched Krylov methods on lanes: PCG (SPD) and restarted GMRES (indefinite, nonsymmetric).
+"""The Krylov lane methods: flexible PCG (SPD), restarted GMRES (indefinite, nonsymmetric)
+and the direct solve while the preconditioner is exact, each one step of ``drive``.
 
-Every lane has its own scalars; convergence is tested every ``check_every`` iterations (one
-host sync) on the recursive residual and confirmed on the TRUE residual by ``Lanes.settle``,
-which refills a done lane with the next system of its chain.
+Every lane has its own scalars; the driver tests convergence every ``check_every`` steps
+(one host sync) and confirms it on the TRUE residual (``Lanes.settle``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from collections.abc import Callable
 
 import torch
 
+from ._driver import LaneMethod, Monitor, drive
 from ._lanes import Lanes
-from ._operators import StencilOperator, lane_dot, lane_norm
+from ._operators import StencilOperator, lane_column, lane_dot, lane_norm
 
-__all__ = ["Preconditioner", "direct_lanes", "gmres_lanes", "pcg_lanes"]
+__all__ = ["Direct", "FlexiblePCG", "GMRES", "Preconditioner", "direct_lanes", "gmres_lanes",
+           "pcg_lanes", "safe_direction"]
 
 # factory(op) -> object with __call__(r) -> M^-1 r and update(lanes) after op.load
 Preconditioner = Callable[[StencilOperator], object]
@@ -32,108 +34,155 @@ def _dot(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return lane_dot(u.conj(), v) if u.is_complex() else lane_dot(u, v)
 
 
-def direct_lanes(lanes: Lanes, preconditioner: Preconditioner) -> bool:
+
+def safe_direction(op: StencilOperator, q: torch.Tensor, r: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(q, A q, q^T A q); a lane whose q has no positive energy (a zero or NaN network output)
+    falls back to the steepest-descent direction r."""
+    aq = op(q)
+    qaq = lane_dot(q, aq)
+    bad = ~(qaq > 0)
+    if bool(bad.any()):
+        q = torch.where(lane_column(bad, q), r, q)
+        aq = op(q)
+        qaq = lane_dot(q, aq)
+    return q, aq, torch.where(qaq > 0, qaq, torch.ones_like(qaq))
+
+
+class FlexiblePCG(LaneMethod):
+    """Flexible preconditioned CG (Golub & Ye's Polak-Ribiere beta), one lane per system.
+
+    beta = z^T (r - r_old) / z_old^T r_old equals Fletcher-Reeves in exact arithmetic with a
+    fixed SPD M, and stays robust to a variable one (a preconditioner in float32, a network).
+    alpha = p^T r / p^T A p, the exact line search along p. ``true_residual``: r = b - A x
+    every step (for preconditioners whose direction must see the true residual) instead of
+    the recursive update; ``fallback``: a lane whose p has no positive energy (a zero or NaN
+    network output) takes the steepest-descent direction r.
+    """
+
+    def __init__(self, preconditioner: Preconditioner, true_residual: bool = False,
+                 fallback: bool = False):
+        self.preconditioner = preconditioner
+        self.true_residual = true_residual
+        self.fallback = fallback
+
+    def start(self, lanes: Lanes) -> None:
+        self.M = self.preconditioner(lanes.op)
+        self.r = lanes.residual()
+        self.p = torch.zeros_like(self.r)
+        self.r_old = torch.zeros_like(self.r)
+        self.rz = torch.ones(lanes.batch, dtype=self.r.dtype, device=self.r.device)
+        self.fresh = torch.ones(lanes.batch, dtype=torch.bool, device=self.r.device)
+
+    def step(self, lanes: Lanes, active: torch.Tensor) -> tuple[torch.Tensor, int]:
+        r = self.r
+        z = self.M(r)
+        rz = lane_dot(r, z)
+        beta = (rz - lane_dot(z, self.r_old)) / self.rz
+        beta = torch.where(self.fresh | ~active, torch.zeros_like(beta), beta)
+        p = z + lane_column(beta, z) * self.p
+        if self.fallback:
+            p, q, pq = safe_direction(lanes.op, p, r)
+        else:
+            q = lanes.op(p)
+            pq = lane_dot(p, q)
+        alpha = torch.where(active, lane_dot(p, r) / pq, torch.zeros_like(pq))
+        lanes.x.add_(lane_column(alpha, p) * p)
+        self.r = lanes.residual() if self.true_residual else r - lane_column(alpha, q) * q
+        self.p, self.r_old, self.rz = p, r, torch.where(rz != 0, rz, torch.ones_like(rz))
+        self.fresh = torch.zeros_like(self.fresh)
+        return lane_norm(self.r), 1
+
+    def settled(self, lanes: Lanes, refilled: torch.Tensor, lagging: torch.Tensor) -> None:
+        if refilled.numel():
+            self.M.update(refilled)
+
+    def compact(self, lanes: Lanes, index: torch.Tensor) -> None:
+        self.r, self.p, self.r_old, self.rz = (t[index] for t in (self.r, self.p, self.r_old,
+                                                                 self.rz))
+        self.fresh = self.fresh[index]
+        self.M = self.preconditioner(lanes.op)
+
+    def restart(self, lanes: Lanes, restart: torch.Tensor) -> None:
+        """Restarted lanes take p = z (beta = 0) from their true residual."""
+        self.r[restart] = lanes.residual(restart)
+        self.fresh[restart] = True
+
+
+class Direct(LaneMethod):
     """x = M^-1 b on every lane while M is exact (constant coefficients: one DST pair each).
 
-    Returns False (nothing solved) unless the preconditioner is exact on the first batch;
-    a system it misses on the TRUE residual is left to the caller's Krylov method.
+    Stops (handing the rest to a Krylov method) as soon as M is not exact on the first
+    batch or on a refilled lane, or a system misses on the TRUE residual.
     """
-    M = preconditioner(lanes.op)
-    if not bool(getattr(M, "exact", torch.zeros(1, dtype=torch.bool)).all()):
-        return False
-    active = ~lanes.finished()
-    while bool(active.any()):
-        lanes.x = M(lanes.b)
-        lanes.iterations += active.long()
-        refilled, lagging = lanes.settle(active)
-        if lagging.numel() or (refilled.numel() and not bool(_updated(M, refilled))):
-            return True
-        active = ~lanes.finished()
-        if bool(active.any()) and int(active.sum()) <= lanes.batch // 2:
-            (active,) = lanes.compact(active, active)
-            M = preconditioner(lanes.op)
-    return True
+
+    def __init__(self, preconditioner: Preconditioner):
+        self.preconditioner = preconditioner
+
+    def start(self, lanes: Lanes) -> None:
+        self.M = self.preconditioner(lanes.op)
+        self.stopped = not self._exact()
+
+    def _exact(self, lanes: torch.Tensor | slice = slice(None)) -> bool:
+        exact = getattr(self.M, "exact", None)
+        return exact is not None and bool(exact[lanes].all())
+
+    def step(self, lanes: Lanes, active: torch.Tensor) -> tuple[torch.Tensor, int]:
+        lanes.x = self.M(lanes.b)
+        return torch.zeros_like(lanes.target), 1  # every lane checked on its true residual
+
+    def settled(self, lanes: Lanes, refilled: torch.Tensor, lagging: torch.Tensor) -> None:
+        if refilled.numel():
+            self.M.update(refilled)
+        self.stopped = bool(lagging.numel()) or not self._exact(refilled)
+
+    def compact(self, lanes: Lanes, index: torch.Tensor) -> None:
+        self.M = self.preconditioner(lanes.op)
 
 
-def _updated(M, lanes: torch.Tensor) -> torch.Tensor:
-    """Refresh M on refilled lanes; whether it is still exact there."""
-    M.update(lanes)
-    return M.exact[lanes].all()
+class GMRES(LaneMethod):
+    """Right-preconditioned restarted GMRES(m), lock-step over lanes, per-lane least squares.
+
+    One step is one cycle: it ends when every active lane's residual estimate meets its
+    target (tested every ``check_every`` inner steps) or after m steps; the driver then
+    checks the true residuals, refills done lanes and the others start a new cycle.
+    """
+
+    def __init__(self, preconditioner: Preconditioner, m: int = 30, check_every: int = 1):
+        self.preconditioner, self.m, self.check_every = preconditioner, m, check_every
+
+    def start(self, lanes: Lanes) -> None:
+        self.M = self.preconditioner(lanes.op)
+
+    def step(self, lanes: Lanes, active: torch.Tensor) -> tuple[torch.Tensor, int]:
+        steps = _gmres_cycle(lanes, self.M, self.m, active, self.check_every)
+        return lane_norm(lanes.residual()), steps
+
+    def settled(self, lanes: Lanes, refilled: torch.Tensor, lagging: torch.Tensor) -> None:
+        if refilled.numel():
+            self.M.update(refilled)
+
+    def compact(self, lanes: Lanes, index: torch.Tensor) -> None:
+        self.M = self.preconditioner(lanes.op)
 
 
-def pcg_lanes(lanes: Lanes, preconditioner: Preconditioner, check_every: int = 1) -> None:
-    """Flexible preconditioned CG on every lane until every chain is done (results in
-    ``lanes``)."""
-    M = preconditioner(lanes.op)
-    r = lanes.residual()
-    z = M(r)
-    p = z.clone()
-    rz = lane_dot(r, z)
-    active = ~lanes.finished()
-    step = 0
-    while bool(active.any()):
-        q = lanes.op(p)
-        alpha = torch.where(active, rz / lane_dot(p, q), torch.zeros_like(rz))
-        shape = (-1,) + (1,) * lanes.op.ndim
-        lanes.x.add_(alpha.reshape(shape) * p)
-        r.sub_(alpha.reshape(shape) * q)
-        lanes.iterations += active.long()
-        step += 1
-        if step % check_every == 0 or bool((lanes.iterations >= lanes.max_iterations).any()):
-            near = active & ((lane_norm(r) <= lanes.target)
-                             | (lanes.iterations >= lanes.max_iterations))
-            if bool(near.any()):
-                refilled, lagging = lanes.settle(near)
-                active = ~lanes.finished()
-                if refilled.numel():
-                    M.update(refilled)
-                restart = torch.cat([refilled, lagging])
-                if bool(active.any()) and int(active.sum()) <= lanes.batch // 2:
-                    r, z, p, rz, active = lanes.compact(active, r, z, p, rz, active)
-                    M = preconditioner(lanes.op)
-                    restart = torch.arange(lanes.batch, device=r.device)
-                if restart.numel():  # restarted lanes take p = z (beta = 0)
-                    r[restart] = lanes.residual(restart)
-                    fresh = torch.zeros_like(active)
-                    fresh[restart] = True
-                    z_old, z = z, M(r)
-                    rz_new = lane_dot(r, z)
-                    beta = torch.where(fresh | ~active, torch.zeros_like(rz),
-                                       (rz_new - lane_dot(r, z_old)) / rz)
-                    p = z + beta.reshape(shape) * p
-                    rz = rz_new
-                    continue
-        z_old, z = z, M(r)
-        rz_new = lane_dot(r, z)
-        # flexible (Polak-Ribiere) beta: equal to Fletcher-Reeves in exact arithmetic, and
-        # robust to a preconditioner applied in float32
-        beta = torch.where(active, (rz_new - lane_dot(r, z_old)) / rz, torch.zeros_like(rz))
-        p = z + beta.reshape(shape) * p
-        rz = rz_new
+def pcg_lanes(lanes: Lanes, preconditioner: Preconditioner, check_every: int = 1,
+              monitor: Monitor | None = None, **options) -> None:
+    """Flexible PCG on every lane until every chain is done (results in ``lanes``)."""
+    drive(lanes, FlexiblePCG(preconditioner, **options), check_every, monitor)
 
 
 def gmres_lanes(lanes: Lanes, preconditioner: Preconditioner, m: int = 30,
                 check_every: int = 1) -> None:
-    """Right-preconditioned restarted GMRES(m), lock-step over lanes, per-lane least squares.
+    """Restarted GMRES(m) on every lane until every chain is done."""
+    drive(lanes, GMRES(preconditioner, m, check_every))
 
-    A cycle ends when every active lane's residual estimate meets its target (or after m
-    steps); then the true residuals decide, done lanes refill, the others restart.
-    """
-    M = preconditioner(lanes.op)
-    while True:
-        active = ~lanes.finished()
-        if not bool(active.any()):
-            return
-        if int(active.sum()) <= lanes.batch // 2:
-            (active,) = lanes.compact(active, active)
-            M = preconditioner(lanes.op)
-        steps = _gmres_cycle(lanes, M, m, active, check_every)
-        lanes.iterations += steps * active.long()
-        near = active & ((lane_norm(lanes.residual()) <= lanes.target)
-                         | (lanes.iterations >= lanes.max_iterations))
-        refilled, _ = lanes.settle(near)
-        if refilled.numel():
-            M.update(refilled)
+
+def direct_lanes(lanes: Lanes, preconditioner: Preconditioner) -> bool:
+    """Direct solves while the preconditioner is exact; whether it solved any system.
+    What it leaves is for a Krylov method."""
+    drive(lanes, Direct(preconditioner))
+    return bool(lanes.results)
 
 
 def _gmres_cycle(lanes: Lanes, M, m: int, active: torch.Tensor, check_every: int) -> int:

@@ -13,12 +13,17 @@ import torch
 
 from pdes import Stencil, SystemBatch
 
-__all__ = ["StencilOperator", "lane_dot", "lane_norm", "stack_stencils"]
+__all__ = ["StencilOperator", "lane_column", "lane_dot", "lane_norm", "stack_stencils"]
 
 
 def lane_dot(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Per-lane inner products of (B, *grid) tensors: shape (B,)."""
     return (u * v).flatten(1).sum(1)
+
+
+def lane_column(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Per-lane values (B,) shaped to broadcast against a (B, *grid) tensor ``like``."""
+    return v.reshape((-1,) + (1,) * (like.dim() - 1))
 
 
 def lane_norm(u: torch.Tensor) -> torch.Tensor:

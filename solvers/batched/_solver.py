@@ -12,9 +12,8 @@ import torch
 
 from pdes import LinearSystem
 
-from .._base import Solver, SolverError, SolveResult
+from .._base import Solver, SolverError, SolveResult, solver_device
 from .._threads import single_threaded
-from ..recycling._torch_sparse import resolve_device
 from ._krylov import direct_lanes, gmres_lanes, pcg_lanes
 from ._lanes import Lanes, host_loader, make_chains
 from ._spectral import SpectralPreconditioner
@@ -96,7 +95,7 @@ class BatchedSolver(Solver):
         self.shift = float(shift)
         self.check_every = int(check_every)
         self.warm_start = bool(warm_start)
-        resolve_device(device)
+        solver_device(device)
 
     def options(self) -> dict[str, Any]:
         keys = ("batch", "preconditioner", "method", "restart", "shift", "check_every",
@@ -121,7 +120,7 @@ class BatchedSolver(Solver):
         in float64 on the device."""
         if not len(indices):
             return
-        device = resolve_device(self.device)
+        device = solver_device(self.device)
         stored: dict[int, tuple[dict, dict]] = {}
 
         def load(items: Sequence[int]):
@@ -146,7 +145,7 @@ class BatchedSolver(Solver):
         """Host systems (with stencils) into lanes; ``hooks`` go to ``Lanes``."""
         if not systems:
             return []
-        device = resolve_device(self.device)
+        device = solver_device(self.device)
         load = host_loader(systems, device)
 
         first = systems[0]

@@ -20,7 +20,7 @@ import torch
 
 from pdes import LinearSystem
 
-from ..batched._operators import StencilOperator, stack_stencils
+from ..batched import StencilOperator, stack_stencils
 
 __all__ = ["DENSE_LIMIT", "MAX_SLOPE", "TrainingSet", "cg_residuals", "lanczos_ritz",
            "low_modes"]

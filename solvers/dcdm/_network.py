@@ -29,8 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batched._operators import StencilOperator
-from ..batched._spectral import SpectralPreconditioner
+from ..batched import SpectralPreconditioner, StencilOperator
 
 __all__ = ["SHAPES", "Context", "DirectionNet", "NetworkDirection", "image_channels",
            "stencil_image"]

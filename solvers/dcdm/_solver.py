@@ -11,13 +11,11 @@ import torch
 
 from pdes import LinearSystem
 
-from .._base import Solver, SolverError, SolveResult
+from .._base import Solver, SolverError, SolveResult, solver_device
 from .._threads import single_threaded
-from ..batched._lanes import Lanes, host_loader, make_chains
-from ..batched._solver import default_batch
-from ..recycling._torch_sparse import resolve_device
+from ..batched import Lanes, Monitor, default_batch, host_loader, make_chains
 from ._checkpoint import check_model, load_model, network_from
-from ._iterations import Monitor, dcdm_lanes, fcg_lanes
+from ._iterations import dcdm_lanes, fcg_lanes
 from ._network import DirectionNet, NetworkDirection
 
 __all__ = ["DCDM", "FlexibleDCDM", "solve_on_lanes"]
@@ -71,16 +69,21 @@ class DCDM(Solver):
             raise SolverError(f"k must be an int >= 0, got {k!r}")
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 0:
             raise SolverError(f"batch must be an int >= 0 (0: automatic), got {batch!r}")
-        resolve_device(device)
+        solver_device(device)
         self.model, self.k, self.batch = str(model), k, batch
-        self._state = load_model(self.model)  # missing or unreadable: bad input, found now
-        self._net: DirectionNet | None = None
+
+    def setup(self) -> DCDM:
+        """Load the model (missing or unreadable: bad input) and build its network, once."""
+        if not hasattr(self, "state_"):
+            self.state_ = load_model(self.model)
+            self.net_ = network_from(self.state_, solver_device(self.device))
+        return self
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "model": self.model, "k": self.k, "batch": self.batch}
 
     def check_problem(self, family: str, grid: tuple[int, ...]) -> None:
-        check_model(self._state, self.model, family=family, ndim=len(grid))
+        check_model(self.setup().state_, self.model, family=family, ndim=len(grid))
 
     def _solve(self, system: LinearSystem, x0: np.ndarray | None) -> tuple[np.ndarray, int, dict]:
         [(x, iterations)], info = self._run([system])
@@ -100,12 +103,10 @@ class DCDM(Solver):
                               bool(np.isfinite(residual) and residual <= self.tol), dict(info))
 
     def _run(self, systems: list[LinearSystem]) -> tuple[list[tuple[np.ndarray, int]], dict]:
-        check_model(self._state, self.model, ndim=len(systems[0].grid),
+        check_model(self.setup().state_, self.model, ndim=len(systems[0].grid),
                     fields=set(systems[0].fields))
-        device = resolve_device(self.device)
-        if self._net is None:
-            self._net = network_from(self._state, device)
-        solved = solve_on_lanes(self._net, systems, self.tol, method=METHODS[self.name],
+        device = solver_device(self.device)
+        solved = solve_on_lanes(self.net_, systems, self.tol, method=METHODS[self.name],
                                 k=self.k, max_iterations=self.max_iterations, batch=self.batch,
                                 device=device)
         return solved, {"device": str(device), "model": self.model, "k": self.k}

@@ -21,10 +21,9 @@ from tqdm.auto import tqdm
 
 import pdes
 
-from .._base import SolverError
+from .._base import SolverError, solver_device
 from .._threads import single_threaded
-from ..batched._operators import StencilOperator, lane_dot, lane_norm
-from ..recycling._torch_sparse import resolve_device
+from ..batched import StencilOperator, lane_dot, lane_norm
 from ._checkpoint import check_model, load_model, network_from, save_model
 from ._data import TrainingSet, cg_residuals, low_modes
 from ._network import SHAPES, DirectionNet
@@ -76,7 +75,7 @@ def training_state(family: str, grid: tuple[int, ...], out: str | os.PathLike,
                    **options: Any) -> dict[str, Any]:
     """Where training at ``out`` starts: its checkpoint (of ``family`` and of ``grid``'s
     dimension, else SolverError) or a fresh, validated state. Cheap: no training data."""
-    resolve_device(device)
+    solver_device(device)
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
         raise SolverError(f"unknown DCDM training option(s) {', '.join(unknown)}; "
@@ -99,7 +98,7 @@ def train_model(family: str, grid: tuple[int, ...], out: str | os.PathLike, *,
     overrun ``max_minutes``.
     """
     started = time.perf_counter()
-    target = resolve_device(device)
+    target = solver_device(device)
     out = Path(out)
     state = training_state(family, grid, out, family_options, device, **options)
     if state["epoch"]:

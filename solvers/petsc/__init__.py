@@ -1,5 +1,5 @@
 """PETSc (petsc4py) backend: the classical reference and production solver."""
 
-from ._ksp import PETScSolver, parse_petsc_options
+from ._ksp import PETScSolver, parse_petsc_options, petsc, petsc_matrix
 
-__all__ = ["PETScSolver", "parse_petsc_options"]
+__all__ = ["PETScSolver", "parse_petsc_options", "petsc", "petsc_matrix"]

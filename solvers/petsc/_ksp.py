@@ -17,7 +17,7 @@ from pdes import LinearSystem
 
 from .._base import Solver, SolverError
 
-__all__ = ["PETScSolver", "parse_petsc_options"]
+__all__ = ["PETScSolver", "parse_petsc_options", "petsc", "petsc_matrix"]
 
 _DIRECT = {"lu": "lu", "cholesky": "cholesky"}
 # KSPs whose convergence test can watch the true (unpreconditioned) residual with a left PC.
@@ -26,15 +26,29 @@ _MAX_REFINEMENTS = 4
 _counter = itertools.count()
 
 
-def _petsc():
-    """Import PETSc lazily (initialising it without the host program's argv)."""
+def petsc():
+    """PETSc, imported lazily and initialised without the host program's argv (options come
+    from the options database)."""
     import petsc4py
 
     if "petsc4py.PETSc" not in sys.modules:
-        petsc4py.init(["pdeforge"])  # options come from the options database, not argv
+        petsc4py.init(["pdeforge"])
     from petsc4py import PETSc
 
     return PETSc
+
+
+def petsc_matrix(matrix):
+    """A sequential PETSc AIJ matrix (assembled) with the values of a SciPy sparse matrix."""
+    PETSc = petsc()
+    A = matrix.tocsr()
+    mat = PETSc.Mat().createAIJ(size=A.shape, csr=(A.indptr.astype(PETSc.IntType),
+                                                    A.indices.astype(PETSc.IntType),
+                                                    np.ascontiguousarray(A.data,
+                                                                         dtype=np.float64)),
+                                comm=PETSc.COMM_SELF)
+    mat.assemble()
+    return mat
 
 
 def _type_names(kind) -> set[str]:
@@ -91,14 +105,18 @@ class PETScSolver(Solver):
         self.method = method
         self.petsc_options = petsc_options
         self.warm_start = warm_start
-        self.ksp_type, self.pc_type = self._parse_method(method)
-        self._options = parse_petsc_options(petsc_options)
-        self._ksp = None
-        self._previous: np.ndarray | None = None
+
+    def setup(self) -> PETScSolver:
+        """Check the KSP and PC types against PETSc and build the KSP, once."""
+        if not hasattr(self, "ksp_"):
+            self.ksp_type_, self.pc_type_ = self._parse_method(self.method)
+            self.ksp_ = self._make_ksp()
+            self.previous_: np.ndarray | None = None
+        return self
 
     @staticmethod
     def _parse_method(method: str) -> tuple[str, str]:
-        PETSc = _petsc()
+        PETSc = petsc()
         if method in _DIRECT:
             return "preonly", _DIRECT[method]
         ksp, _, pc = method.partition("+")
@@ -110,55 +128,52 @@ class PETScSolver(Solver):
         return ksp, pc
 
     def options(self) -> dict[str, Any]:
-        return {**super().options(), "method": self.method, "petsc_options": self._options,
+        return {**super().options(), "method": self.method,
+                "petsc_options": parse_petsc_options(self.petsc_options),
                 "warm_start": self.warm_start}
 
     # -- set-up ------------------------------------------------------------------
     def _make_ksp(self):
-        PETSc = _petsc()
+        PETSc = petsc()
         prefix = f"pdeforge{next(_counter)}_"
         db = PETSc.Options()
-        for key, value in self._options.items():
+        options = parse_petsc_options(self.petsc_options)
+        for key, value in options.items():
             db.setValue(prefix + key, value)
         ksp = PETSc.KSP().create(comm=PETSc.COMM_SELF)
         ksp.setOptionsPrefix(prefix)
-        ksp.setType(self.ksp_type)
-        ksp.getPC().setType(self.pc_type)
-        if self.pc_type in ("lu", "cholesky", "ilu", "icc"):
-            ksp.getPC().setFactorOrdering("nd" if self.pc_type in ("lu", "cholesky") else "natural")
-        if self.ksp_type in _UNPRECONDITIONED_NORM and self.pc_type != "none":
+        ksp.setType(self.ksp_type_)
+        ksp.getPC().setType(self.pc_type_)
+        if self.pc_type_ in ("lu", "cholesky", "ilu", "icc"):
+            direct = self.pc_type_ in ("lu", "cholesky")
+            ksp.getPC().setFactorOrdering("nd" if direct else "natural")
+        if self.ksp_type_ in _UNPRECONDITIONED_NORM and self.pc_type_ != "none":
             ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
         ksp.setTolerances(rtol=self.tol, atol=0.0, max_it=self.max_iterations)
         ksp.setFromOptions()  # the options database has the last word
-        for key in self._options:
+        for key in options:
             db.delValue(prefix + key)
         return ksp
 
     def _begin_sequence(self) -> None:
-        self._previous = None
+        self.setup().previous_ = None
 
     def _initial_guess(self, system: LinearSystem) -> np.ndarray | None:
-        return self._previous if self.warm_start else None
+        return self.previous_ if self.warm_start else None
 
     def _end_solve(self, system: LinearSystem, result) -> None:
-        self._previous = result.x
+        self.previous_ = result.x
 
     # -- the solve ---------------------------------------------------------------
     def _solve(self, system: LinearSystem, x0: np.ndarray | None) -> tuple[np.ndarray, int, dict]:
-        PETSc = _petsc()
-        if self._ksp is None:
-            self._ksp = self._make_ksp()
-        ksp = self._ksp
-        A = system.matrix.tocsr()
-        mat = PETSc.Mat().createAIJ(size=A.shape, csr=(A.indptr.astype(PETSc.IntType),
-                                                        A.indices.astype(PETSc.IntType), A.data),
-                                    comm=PETSc.COMM_SELF)
-        mat.assemble()
+        PETSc = petsc()
+        ksp = self.setup().ksp_
+        mat = petsc_matrix(system.matrix)
         ksp.setOperators(mat)
         b = PETSc.Vec().createWithArray(np.ascontiguousarray(system.rhs, dtype=np.float64),
                                         comm=PETSc.COMM_SELF)
         x = mat.createVecRight()
-        direct = self.ksp_type == "preonly"
+        direct = self.ksp_type_ == "preonly"
         if x0 is not None and not direct:
             x.setArray(np.asarray(x0, dtype=np.float64))
             ksp.setInitialGuessNonzero(True)
@@ -181,7 +196,7 @@ class PETScSolver(Solver):
             # stopped on a preconditioned/recursive norm: tighten and continue from x
             rtol = max(rtol * 0.5 * self.tol / true, 1e-15)
             ksp.setInitialGuessNonzero(True)
-        info = {"ksp": self.ksp_type, "pc": self.pc_type, "converged_reason": reason,
+        info = {"ksp": self.ksp_type_, "pc": self.pc_type_, "converged_reason": reason,
                 "refinements": refinements}
         solution = x.getArray().copy()
         mat.destroy()

@@ -10,12 +10,12 @@ import torch
 
 from pdes import LinearSystem
 
-from .._base import Solver, SolverError
+from .._base import Solver, SolverError, solver_device
 from .._threads import single_threaded
 from ._gcrodr import gcrodr
 from ._precond import PreconditionerPolicy
 from ._rcg import deflated_cg
-from ._torch_sparse import MatrixOperator, resolve_device, to_tensor
+from ._torch_sparse import MatrixOperator, to_tensor
 
 __all__ = ["RecyclingSolver"]
 
@@ -66,7 +66,7 @@ class RecyclingSolver(Solver):
             raise SolverError(f"recycle must be True, False or 'auto', got {recycle!r}")
         self.recycle = recycle
         PreconditionerPolicy(preconditioner, reuse, rescale, factor_backend)  # validates
-        resolve_device(device)
+        solver_device(device)
 
     def options(self) -> dict[str, Any]:
         keys = ("m", "k", "preconditioner", "reuse", "rescale", "factor_backend")
@@ -97,7 +97,7 @@ class RecyclingSolver(Solver):
     def _solve(self, system: LinearSystem, x0: np.ndarray | None) -> tuple[np.ndarray, int, dict]:
         if not hasattr(self, "policy_"):
             self._begin_sequence()
-        device = resolve_device(self.device)
+        device = solver_device(self.device)
         with single_threaded(device):
             return self._solve_on(system, x0, device)
 

@@ -93,17 +93,13 @@ class _PETScLU:
     """PETSc LU (ordering nd) behind a NumPy ``solve``; Vecs wrap preallocated arrays."""
 
     def __init__(self, matrix: sp.csr_matrix):
-        from ..petsc._ksp import _petsc
+        from ..petsc import petsc, petsc_matrix
 
-        PETSc = _petsc()
+        PETSc = petsc()
         m = sp.csr_matrix(matrix, dtype=np.float64)
         self._indptr = m.indptr.astype(PETSc.IntType)
         self._indices = m.indices.astype(PETSc.IntType)
-        self._data = np.ascontiguousarray(m.data)
-        self.mat = PETSc.Mat().createAIJ(
-            m.shape, csr=(self._indptr, self._indices, self._data), comm=PETSc.COMM_SELF
-        )
-        self.mat.assemble()
+        self.mat = petsc_matrix(m)
         self.pc = PETSc.PC().create(comm=PETSc.COMM_SELF)
         self.pc.setType("lu")
         self.pc.setFactorOrdering("nd")

@@ -9,9 +9,8 @@ import numpy as np
 
 from pdes import LinearSystem
 
-from .._base import SolverError, SolveResult
+from .._base import SolverError, SolveResult, solver_device
 from ._common import RecyclingSolver
-from ._torch_sparse import resolve_device
 
 __all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins"]
 
@@ -34,7 +33,7 @@ def batched_wins(system: LinearSystem, device: str) -> bool:
     """
     if system.stencil is None:
         return False
-    if resolve_device(device).type != "cpu":
+    if solver_device(device).type != "cpu":
         return True
     if not (system.symmetric and system.definite):
         return False

@@ -6,20 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["MatrixOperator", "resolve_device", "to_tensor"]
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"``: CUDA when torch sees a GPU, else the CPU; CUDA without a GPU is bad input."""
-    from .._base import SolverError
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise SolverError(f"device must be auto, cpu or cuda, got {device!r}")
-    if device != "cpu" and not torch.cuda.is_available():
-        raise SolverError(f"--device {device}: torch sees no CUDA GPU on this machine")
-    return torch.device(device)
+__all__ = ["MatrixOperator", "to_tensor"]
 
 
 def to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:

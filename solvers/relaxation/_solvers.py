@@ -14,7 +14,16 @@ import torch
 from pdes import LinearSystem, Stencil
 
 from .._base import Solver, SolverError, SolveResult
-from ..batched import BatchedSolver, Lanes, StencilOperator, lane_norm, pcg_lanes
+from ..batched import (
+    DIVERGED,
+    BatchedSolver,
+    LaneMethod,
+    Lanes,
+    StencilOperator,
+    drive,
+    lane_norm,
+    pcg_lanes,
+)
 from ._bandits import DEFAULT_ARMS, ChebCB, Pull, TsallisINF, load_bandit
 from ._kernels import check_omega, colours, sor_sweep, sor_sweep_csr, ssor_apply
 
@@ -22,7 +31,6 @@ __all__ = ["SOR", "SSORPCG", "SORBandit", "SORBanditContextual", "SSORPCGBandit"
            "golden_section", "optimal_omega", "young_omega"]
 
 RULES = ("optimal", "param")  # omega per system: the instance's optimum, or its params["omega"]
-DIVERGED = 1e8  # a lane whose residual grows past this times ||b|| stops, marked failed
 _LIVE: dict[str, Any] = {}  # state file -> the bandit learning from it in this process
 _LIVE_LOCK = threading.Lock()
 
@@ -163,7 +171,7 @@ class _Relaxation(BatchedSolver):
             if bandit is not None:
                 bandit.update(pulls.pop(item), result.iterations)
 
-        self._omega_of = omega_of
+        self.omega_of_ = omega_of
         if any(s.stencil is None for s in systems):  # arbitrary matrices: lexicographic CSR
             if self.method_name != "sor":
                 raise SolverError(f"{self.name} needs systems with a stencil (pdes families)")
@@ -207,41 +215,41 @@ class _Relaxation(BatchedSolver):
         return None
 
     def _iterate(self, lanes: Lanes, method: str, check: int) -> str:
-        omegas = _Omegas(lanes, self._omega_of)
         if self.method_name == "ssor-pcg":
-            pcg_lanes(lanes, lambda op: SSORPreconditioner(op, _Omegas(lanes, self._omega_of)),
+            pcg_lanes(lanes, lambda op: SSORPreconditioner(op, _Omegas(lanes, self.omega_of_)),
                       check)
         else:
-            _sor_lanes(lanes, omegas)
+            drive(lanes, RedBlackSOR(_Omegas(lanes, self.omega_of_)))
         return self.method_name
 
 
-def _sor_lanes(lanes: Lanes, omegas: _Omegas) -> None:
-    """SOR sweeps on every lane until every chain is done.
+class RedBlackSOR(LaneMethod):
+    """Red-black SOR sweeps, each lane with its own omega; the sweeps carry the residual.
 
-    The sweeps carry the residual; a lane whose carried residual meets the tolerance is
-    checked on its TRUE residual by ``settle``, and refilled or lagging lanes restart from it.
+    A lane whose carried residual meets the tolerance is checked on its TRUE residual by
+    the driver; refilled or lagging lanes restart from it.
     """
-    masks = colours(lanes.op.grid, lanes.b.device)
-    active = ~lanes.finished()
-    r = lanes.residual()
-    while bool(active.any()):
-        lanes.x, r = sor_sweep(lanes.op, lanes.x, r, omegas.tensor, masks)
-        lanes.iterations += active.long()
-        norm = lane_norm(r)
-        diverged = ~torch.isfinite(norm) | (norm > DIVERGED * lanes.target / lanes.tol)
-        lanes.iterations[diverged & active] = lanes.max_iterations
-        near = active & ((norm <= lanes.target) | (lanes.iterations >= lanes.max_iterations))
-        if bool(near.any()):
-            refilled, lagging = lanes.settle(near)
-            omegas.update(refilled)
-            restart = torch.cat([refilled, lagging])
-            if restart.numel():
-                r[restart] = lanes.residual(restart)
-            active = ~lanes.finished()
-            if bool(active.any()) and int(active.sum()) <= lanes.batch // 2:
-                active, r = lanes.compact(active, active, r)
-                omegas = _Omegas(lanes, omegas.omega_of)
+
+    def __init__(self, omegas: _Omegas):
+        self.omegas = omegas
+
+    def start(self, lanes: Lanes) -> None:
+        self.masks = colours(lanes.op.grid, lanes.b.device)
+        self.r = lanes.residual()
+
+    def step(self, lanes: Lanes, active: torch.Tensor) -> tuple[torch.Tensor, int]:
+        lanes.x, self.r = sor_sweep(lanes.op, lanes.x, self.r, self.omegas.tensor, self.masks)
+        return lane_norm(self.r), 1
+
+    def settled(self, lanes: Lanes, refilled: torch.Tensor, lagging: torch.Tensor) -> None:
+        self.omegas.update(refilled)
+
+    def compact(self, lanes: Lanes, index: torch.Tensor) -> None:
+        self.r = self.r[index]
+        self.omegas = _Omegas(lanes, self.omegas.omega_of)
+
+    def restart(self, lanes: Lanes, restart: torch.Tensor) -> None:
+        self.r[restart] = lanes.residual(restart)
 
 
 class SOR(_Relaxation):

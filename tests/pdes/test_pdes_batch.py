@@ -6,7 +6,7 @@ import torch
 
 import pdes
 import pdes.families._base as family_base
-from pdes._batch import SystemBatch, resolve_device
+from pdes import SystemBatch, resolve_device
 from solvers.batched._operators import StencilOperator
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]

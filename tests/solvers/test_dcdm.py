@@ -87,14 +87,14 @@ def test_energy_of_training_vectors_is_exact():
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_directions_are_a_orthogonal_to_the_kept_ones(model, monkeypatch, k):
     seen = []
-    original = _iterations._safe_direction
+    original = _iterations.safe_direction
 
     def recording(op, q, r):
         out = original(op, q, r)
         seen.append(out[:2])
         return out
 
-    monkeypatch.setattr(_iterations, "_safe_direction", recording)
+    monkeypatch.setattr(_iterations, "safe_direction", recording)
     systems = _held_out((16, 16), n=2)
     solve_on_lanes(network_from(load_model(model)), systems, 1e-6, k=k, max_iterations=8,
                    batch=2)
@@ -152,8 +152,9 @@ def test_model_of_another_family_or_dimension_is_refused(model):
 
 
 def test_missing_model_is_bad_input(tmp_path):
+    solver = solvers.get("dcdm", model=str(tmp_path / "nothing.pt"))  # constructors only store
     with pytest.raises(solvers.SolverError, match="no DCDM model"):
-        solvers.get("dcdm", model=str(tmp_path / "nothing.pt"))
+        solver.setup()
     with pytest.raises(solvers.SolverError, match="model=PATH"):
         solvers.get("fcg-dcdm")
 

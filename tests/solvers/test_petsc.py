@@ -59,5 +59,7 @@ def test_sequence_warm_start_saves_iterations():
 
 @pytest.mark.parametrize("name", ["petsc:nosuch+ilu", "petsc:cg+nosuch", "nosuch"])
 def test_unknown_solver_names_raise_solver_error(name):
+    """An unknown registry name fails at once; PETSc types are checked by ``setup`` (the
+    constructor only stores, PETSc is initialised there)."""
     with pytest.raises(solvers.SolverError):
-        solvers.get(name)
+        solvers.get(name).setup()
