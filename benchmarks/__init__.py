@@ -1,6 +1,7 @@
 """The benchmark suite behind ``pdeforge bench`` (protocol of BENCHMARKS.md)."""
 
 from .cases import CASES, Case
-from .runner import SolverRun, run_case, run_suite
+from .measure import SolverRun
+from .runner import KINDS, run_case, run_suite
 
-__all__ = ["CASES", "Case", "SolverRun", "run_case", "run_suite"]
+__all__ = ["CASES", "KINDS", "Case", "SolverRun", "run_case", "run_suite"]

@@ -18,7 +18,7 @@ import pdes
 import solvers
 
 from .cases import Case
-from .runner import SolverRun, _measure, log
+from .measure import SolverRun, log, measure
 
 __all__ = ["DCDM_CASES", "DcdmSetup", "run_dcdm_case"]
 
@@ -91,7 +91,7 @@ def run_dcdm_case(case: Case, suite: str, out: Path, only: list[str] | None = No
         for run in solver_runs(model, untrained, setup.max_iterations):
             if only and run.label not in only:
                 continue
-            row = _measure(sub, suite, run, systems, features, BUDGET_SECONDS)
+            row = measure(sub, suite, run, systems, features, BUDGET_SECONDS)
             if run.options.get("model") == str(model):
                 row["extra"].update(training)
             rows.append(row)

@@ -6,10 +6,9 @@ amortised over the case); assembling the PDE systems is common to all and not ti
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +18,26 @@ import torch
 import pdes
 import solvers
 
-from .cases import Case, bench_row, petsc_solvers, select
+from .cases import Case, petsc_solvers, select
+from .measure import SolverRun, log, measure
 from .report import write_markdown, write_plots
 
-__all__ = ["SolverRun", "ablation_runs", "run_case", "run_suite", "solver_runs"]
+__all__ = ["KINDS", "ablation_runs", "run_case", "run_suite", "solver_runs"]
 
-log = logging.getLogger(__name__)
 # A solver that has not finished a case within this budget stops; its row says so.
 BUDGET_SECONDS = {"quick": 8.0, "full": 45.0, "gpu": 60.0}
 QUICK_PETSC = {"petsc:gmres+ilu", "petsc:cg+icc", "petsc:cg+gamg", "petsc:minres+none",
                "petsc:lu", "petsc:cholesky"}
 GPU_PETSC = {"petsc:cg+gamg", "petsc:lu"}  # the CPU references of the gpu suite
-
-
-@dataclass(frozen=True)
-class SolverRun:
-    """A row of the table: a solver, its options, and whether it sees the sorted order."""
-
-    label: str
-    name: str
-    options: dict[str, Any] = field(default_factory=dict)
-    sorted_order: bool = False
+# case kind -> "module:function(case, suite, out, only=...) -> rows", imported when needed
+KINDS = {
+    "solvers": "benchmarks.runner:run_case",
+    "surrogate": "benchmarks.surrogate:run_surrogate_case",
+    "surrogate-variants": "benchmarks.surrogate:run_variants_case",
+    "sor": "benchmarks.sor:run_sor_case",
+    "dcdm": "benchmarks.dcdm:run_dcdm_case",
+    "dask": "benchmarks.scaling:run_scaling_case",
+}
 
 
 def solver_runs(case: Case, sample: pdes.LinearSystem, suite: str) -> list[SolverRun]:
@@ -80,7 +78,7 @@ def ablation_runs() -> list[SolverRun]:
     ]
 
 
-def run_case(case: Case, suite: str, only: list[str] | None = None,
+def run_case(case: Case, suite: str, out: Path | None = None, only: list[str] | None = None,
              budget: float | None = None) -> list[dict[str, Any]]:
     """Solve the case's systems with every run (or those labelled in ``only``); a row each."""
     family = pdes.get(case.family, grid=case.grid, **case.family_options)
@@ -94,40 +92,12 @@ def run_case(case: Case, suite: str, only: list[str] | None = None,
     for run in runs:  # warm-up: module imports (torch, PETSc) are per process, not per sample
         solvers.get(run.name, tol=case.tol, **run.options)
     for run in runs:
-        rows.append(_measure(case, suite, run, systems, features, budget))
+        rows.append(measure(case, suite, run, systems, features, budget))
         r = rows[-1]
         log.info("%s %s: %.1f ms/sample, %.1f its, max residual %.1e%s", case.name, run.label,
                  r["ms_per_sample"], r["iterations_mean"], r["max_residual"],
                  "" if r["converged_all"] else " (FAILED)")
     return rows
-
-
-def _measure(case: Case, suite: str, run: SolverRun, systems, features, budget: float) -> dict:
-    start = time.perf_counter()
-    solver = solvers.get(run.name, tol=case.tol, **run.options)
-    if run.sorted_order and case.order != "none":
-        order = solvers.order(features, method=case.order)
-    else:
-        order = np.arange(len(systems))
-    results, devices = [], set()
-    for result in solver.solve_sequence(systems[i] for i in order):
-        results.append(result)
-        devices.add(str(result.info.get("device", "cpu")))
-        if time.perf_counter() - start > budget and len(results) < len(systems):
-            break
-    elapsed = time.perf_counter() - start
-    measured = len(results)
-    residuals = np.array([r.residual for r in results])
-    converged = all(r.converged for r in results) and measured == len(systems)
-    return bench_row(
-        case, suite, run.label, n=len(systems), ms_per_sample=1e3 * elapsed / measured,
-        iterations_mean=np.mean([r.iterations for r in results]),
-        max_residual=residuals.max(), converged_all=converged, device=",".join(sorted(devices)),
-        extra={"samples_per_s": measured / elapsed, "measured": measured,
-               "failed": int(sum(not r.converged for r in results)),
-               "stopped_by_budget": measured < len(systems), "budget_s": budget,
-               "order": case.order if run.sorted_order else "none",
-               "options": {k: str(v) for k, v in run.options.items()}})
 
 
 def run_suite(suite: str = "quick", cases: list[str] | None = None,
@@ -140,28 +110,9 @@ def run_suite(suite: str = "quick", cases: list[str] | None = None,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for case in select(suite, cases):
-        if case.kind == "surrogate":
-            from .surrogate import run_surrogate_case
-
-            rows += run_surrogate_case(case, suite, out)
-        elif case.kind == "surrogate-variants":
-            from .surrogate import run_variants_case
-
-            rows += run_variants_case(case, suite, out, only=solvers)
-        elif case.kind == "sor":
-            from .sor import run_sor_case
-
-            rows += run_sor_case(case, suite, out)
-        elif case.kind == "dcdm":
-            from .dcdm import run_dcdm_case
-
-            rows += run_dcdm_case(case, suite, out, only=solvers)
-        elif case.kind == "dask":
-            from .scaling import run_scaling_case
-
-            rows += run_scaling_case(case, suite, out)
-        else:
-            rows += run_case(case, suite, only=solvers)
+        module, function = KINDS[case.kind].split(":")
+        rows += getattr(importlib.import_module(module), function)(case, suite, out,
+                                                                   only=solvers)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
     write_markdown(rows, out / "results.md")
     write_plots(rows, out)

@@ -14,7 +14,8 @@ __all__ = ["SOLVER", "run_scaling_case"]
 SOLVER = "petsc:cg+icc"
 
 
-def run_scaling_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
+def run_scaling_case(case: Case, suite: str, out: Path, only: list[str] | None = None
+                 ) -> list[dict[str, Any]]:
     """LocalClusters of 1 and 2 workers, like with like (and the in-process default).
 
     Wall time of the whole flow, cluster start-up included: what a user waits for. One
@@ -25,7 +26,7 @@ def run_scaling_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
     from prefect.task_runners import ThreadPoolTaskRunner
 
     import storage
-    from flows._api import shared_prefect_api
+    from flows import shared_prefect_api
     from flows.generate import generate
     from flows.runners import local_cluster_runner
     from flows.spec import GenerateSpec

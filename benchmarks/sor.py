@@ -108,7 +108,8 @@ def _bandit_runs(systems, context: str, low: float, high: float, tol: float):
     return runs, delays
 
 
-def run_sor_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
+def run_sor_case(case: Case, suite: str, out: Path, only: list[str] | None = None
+                 ) -> list[dict[str, Any]]:
     """Both sequences, every policy; rows per policy, totals against the comparators."""
     rows: list[dict[str, Any]] = []
     for label, (build, context, low, high) in SEQUENCES.items():

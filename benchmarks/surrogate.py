@@ -47,15 +47,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def run_surrogate_case(case: Case, suite: str, out: Path,
+def run_surrogate_case(case: Case, suite: str, out: Path, only: list[str] | None = None,
                        minutes: float = TRAIN_MINUTES) -> list[dict[str, Any]]:
     """One row: T6, the CLI's defaults for ``minutes``, scored on the unseen seed."""
     data = _data(case, Path(out) / "surrogate-data")
     return [_train_and_score(case, suite, "fno", data, Path(out) / case.name, {}, minutes)]
 
 
-def run_variants_case(case: Case, suite: str, out: Path, minutes: float = VARIANT_MINUTES,
-                      only: list[str] | None = None) -> list[dict[str, Any]]:
+def run_variants_case(case: Case, suite: str, out: Path, only: list[str] | None = None,
+                      minutes: float = VARIANT_MINUTES) -> list[dict[str, Any]]:
     """One row per recipe variant, each trained for the same ``minutes``."""
     data = _data(case, Path(out) / "surrogate-data")
     folder = Path(out) / case.name

@@ -10,10 +10,11 @@ from ._env import configure_prefect
 
 configure_prefect()
 
-__all__ = ["GenerateSpec", "SpecError", "configure_prefect", "generate", "run_generate"]
+__all__ = ["GenerateSpec", "SpecError", "configure_prefect", "generate", "run_generate",
+           "shared_prefect_api"]
 
 _LAZY = {"generate": ".generate", "run_generate": ".generate", "GenerateSpec": ".spec",
-         "SpecError": ".spec"}
+         "SpecError": ".spec", "shared_prefect_api": "._api"}
 
 
 def __getattr__(name: str):
