@@ -4,10 +4,11 @@
 """
 
 from ._base import Solver, SolverError, SolveResult, solver_device
+from ._preconditioners import PRECONDITIONERS, check_preconditioner
 from ._registry import accepts, available, get, solver_class
 
-__all__ = ["SolveResult", "Solver", "SolverError", "accepts", "available", "get", "order",
-           "solver_class", "solver_device"]
+__all__ = ["PRECONDITIONERS", "SolveResult", "Solver", "SolverError", "accepts", "available",
+           "check_preconditioner", "get", "order", "solver_class", "solver_device"]
 
 
 def order(features, method: str = "greedy"):

@@ -13,15 +13,15 @@ import torch
 from pdes import LinearSystem
 
 from .._base import Solver, SolverError, SolveResult, solver_device
+from .._preconditioners import check_preconditioner
 from .._threads import single_threaded
 from ._krylov import direct_lanes, gmres_lanes, pcg_lanes
 from ._lanes import Lanes, host_loader, make_chains
 from ._spectral import SpectralPreconditioner
 
-__all__ = ["BatchedSolver", "Jacobi", "PRECONDITIONERS", "default_batch"]
+__all__ = ["LANE_PRECONDITIONERS", "BatchedSolver", "LaneIdentity", "LaneJacobi", "default_batch"]
 
 log = logging.getLogger(__name__)
-PRECONDITIONERS = ("spectral", "jacobi", "none")
 METHODS = ("auto", "cg", "gmres")
 # float64 vectors a lane holds at once: PCG's x, r, z, p, q, b, faces, reaction, temporaries;
 # GMRES(m) twice as many per basis vector when the complex shift is on.
@@ -39,7 +39,7 @@ def default_batch(device: torch.device, unknowns: int, n: int) -> int:
     return max(1, min(n, 1024, (1 << 24) // max(unknowns, 1)))
 
 
-class Identity:
+class LaneIdentity:
     """No preconditioner (M = I): the comparison row of plain CG/GMRES on lanes."""
 
     def __init__(self, op) -> None:
@@ -52,14 +52,16 @@ class Identity:
         return r.clone()  # PCG updates r in place: z must not alias it
 
 
-class Jacobi(Identity):
+class LaneJacobi(LaneIdentity):
     """M = diag(A) per lane."""
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         return r / self.op.diagonal
 
 
-_FACTORIES = {"spectral": SpectralPreconditioner, "jacobi": Jacobi, "none": Identity}
+# the names of solvers.PRECONDITIONERS this engine applies, and their lane factories
+_FACTORIES = {"spectral": SpectralPreconditioner, "jacobi": LaneJacobi, "none": LaneIdentity}
+LANE_PRECONDITIONERS = tuple(_FACTORIES)
 
 
 class BatchedSolver(Solver):
@@ -81,9 +83,7 @@ class BatchedSolver(Solver):
         super().__init__(tol=tol, max_iterations=max_iterations, device=device)
         if not isinstance(batch, int) or batch < 0:
             raise SolverError(f"batch must be an int >= 0 (0: automatic), got {batch!r}")
-        if preconditioner not in PRECONDITIONERS:
-            raise SolverError(f"preconditioner must be one of {PRECONDITIONERS}, "
-                              f"got {preconditioner!r}")
+        check_preconditioner(preconditioner, LANE_PRECONDITIONERS, self.name)
         if method not in METHODS:
             raise SolverError(f"method must be one of {METHODS}, got {method!r}")
         if restart < 1 or check_every < 0 or not shift >= 0:

@@ -7,13 +7,13 @@ preconditioners run on the host (see ``_factor.Factor``).
 from ._common import RecyclingSolver
 from ._factor import Factor
 from ._gcrodr import gcrodr
-from ._precond import PRECONDITIONERS, PreconditionerPolicy
+from ._precond import MATRIX_PRECONDITIONERS, PreconditionerPolicy
 from ._rcg import deflated_cg
 from ._solvers import GCRODR, SKR, RecycledCG
 
 __all__ = [
     "GCRODR",
-    "PRECONDITIONERS",
+    "MATRIX_PRECONDITIONERS",
     "SKR",
     "Factor",
     "PreconditionerPolicy",

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.linalg as sla
 import torch
 
-from ._precond import Preconditioner
+from ._precond import MatrixPreconditioner
 
 __all__ = ["gcrodr"]
 
@@ -19,7 +19,7 @@ def gcrodr(
     A: Operator,
     b: torch.Tensor,
     x: torch.Tensor,
-    M: Preconditioner,
+    M: MatrixPreconditioner,
     U: torch.Tensor | None,
     tol: float,
     max_iterations: int,

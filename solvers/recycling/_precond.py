@@ -5,19 +5,21 @@ from __future__ import annotations
 import torch
 
 from .._base import SolverError
+from .._preconditioners import check_preconditioner
 from ._factor import BACKENDS, Factor, same_matrix
 from ._torch_sparse import MatrixOperator
 
-__all__ = ["PRECONDITIONERS", "Preconditioner", "PreconditionerPolicy"]
+__all__ = ["MATRIX_PRECONDITIONERS", "MatrixJacobi", "MatrixPreconditioner",
+           "PreconditionerPolicy", "ScaledFactor"]
 
-PRECONDITIONERS = ("none", "jacobi", "factor")
+MATRIX_PRECONDITIONERS = ("none", "jacobi", "factor")  # of solvers.PRECONDITIONERS
 
 
 def _column(s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return s if v.ndim == 1 else s[:, None]
 
 
-class Preconditioner:
+class MatrixPreconditioner:
     """``apply(v)`` ~ A^-1 v; ``inverse(v)`` = M^-1 v, the matrix whose inverse is applied.
 
     ``inverse`` is what recycled CG needs to harvest Ritz vectors of the preconditioned
@@ -31,7 +33,7 @@ class Preconditioner:
         return v
 
 
-class Jacobi(Preconditioner):
+class MatrixJacobi(MatrixPreconditioner):
     def __init__(self, diagonal: torch.Tensor):
         self.d = diagonal
 
@@ -42,7 +44,7 @@ class Jacobi(Preconditioner):
         return v * _column(self.d, v)
 
 
-class ScaledFactor(Preconditioner):
+class ScaledFactor(MatrixPreconditioner):
     """M = S A_ref S, applied as S^-1 A_ref^-1 S^-1 with S = sqrt(diag A / diag A_ref).
 
     The diagonal rescaling adapts a neighbour's factor to the local coefficient level
@@ -86,8 +88,7 @@ class PreconditionerPolicy:
     """
 
     def __init__(self, kind: str, window: int, rescale: bool, backend: str):
-        if kind not in PRECONDITIONERS:
-            raise SolverError(f"preconditioner must be one of {PRECONDITIONERS}, got {kind!r}")
+        check_preconditioner(kind, MATRIX_PRECONDITIONERS, "recycling solvers")
         if window < 0:
             raise SolverError(f"reuse must be >= 0, got {window}")
         if backend not in BACKENDS:
@@ -103,11 +104,11 @@ class PreconditionerPolicy:
         self.iterations_: list[int] = []
         self.seconds_: list[float] = []
 
-    def get(self, op: MatrixOperator, symmetric: bool) -> tuple[Preconditioner, dict]:
+    def get(self, op: MatrixOperator, symmetric: bool) -> tuple[MatrixPreconditioner, dict]:
         if self.kind == "none":
-            return Preconditioner(), {"preconditioner": "none"}
+            return MatrixPreconditioner(), {"preconditioner": "none"}
         if self.kind == "jacobi":
-            return Jacobi(op.diagonal()), {"preconditioner": "jacobi"}
+            return MatrixJacobi(op.diagonal()), {"preconditioner": "jacobi"}
         same = (
             self.reference_ is not None
             and self.window != 1
