@@ -9,7 +9,8 @@ from typing import Any
 import torch
 
 import storage
-from storage import IDENTITY_KEYS, atomic_path
+from learning import CheckpointError, load_state, save_state
+from storage import IDENTITY_KEYS
 
 from .errors import SurrogateError
 from .models import NormalizedOperator, build_model
@@ -29,10 +30,7 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     """Write atomically (temp file + rename) so an interrupted save never corrupts a run."""
-    target = checkpoint_path(path)
-    with atomic_path(target) as partial:
-        torch.save(state, partial)
-    return target
+    return save_state(checkpoint_path(path), state)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -41,9 +39,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not target.is_file():
         raise SurrogateError(f"no trained model at {path}")
     try:
-        return torch.load(target, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file is the user's input
-        raise SurrogateError(f"{target} is not a pdeforge checkpoint: {exc}") from None
+        return load_state(target)
+    except CheckpointError as exc:
+        raise SurrogateError(str(exc)) from None
 
 
 def model_from_checkpoint(state: dict[str, Any], best: bool = True) -> NormalizedOperator:

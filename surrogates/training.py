@@ -18,6 +18,7 @@ from neuralop.losses import H1Loss, LpLoss
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from learning import SCHEDULES, BudgetPlan, epoch_generator, lr_factor
 from pdes import resolve_device
 from storage import ChunkShuffleSampler, ZarrFieldDataset, split_positions
 
@@ -34,7 +35,6 @@ from .errors import SurrogateError
 from .models import NormalizedOperator, parameter_count
 from .normalization import fit_normalizers
 from .recipe import DEFAULT_EPOCHS, TRAIN_DEFAULTS, default_model_options
-from .schedule import SCHEDULES, BudgetPlan, lr_factor
 from .threads import ThreadChooser
 
 __all__ = ["check_recipe", "make_loss", "train"]
@@ -147,7 +147,7 @@ def train(
             history["train_loss"].append(_train_epoch(
                 net, bar, criterion, optimizer, config, state, steps, target,
                 # per epoch, so a resumed run draws what an uninterrupted one would
-                torch.Generator().manual_seed(config["seed"] + 1_000_003 * epoch), deadline,
+                epoch_generator(config["seed"], epoch), deadline,
             ))
             history["val_rel_l2"].append(_mean_metric(net, val_set, val_metric, config, target))
             history["seconds"].append(time.perf_counter() - tic)

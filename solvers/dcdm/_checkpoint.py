@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from storage import atomic_path
+from learning import CheckpointError, load_state, save_state
 
 from .._base import SolverError
 from ._network import DirectionNet
@@ -25,10 +25,7 @@ FORMAT = 1
 
 def save_model(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     """Write atomically (temp file + rename): an interrupted save never corrupts a model."""
-    target = Path(path)
-    with atomic_path(target) as partial:
-        torch.save({**state, "format": FORMAT, "torch": str(torch.__version__)}, partial)
-    return target
+    return save_state(path, {**state, "format": FORMAT, "torch": str(torch.__version__)})
 
 
 def load_model(path: str | os.PathLike) -> dict[str, Any]:
@@ -37,10 +34,10 @@ def load_model(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise SolverError(f"no DCDM model at {path} (train one with `pdeforge train-dcdm`)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same bad input
-        raise SolverError(f"{path} is not a readable DCDM model ({type(exc).__name__})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT or "network" not in state:
+        state = load_state(path)
+    except CheckpointError as exc:
+        raise SolverError(f"{exc}: not a DCDM model") from None
+    if state.get("format") != FORMAT or "network" not in state:
         raise SolverError(f"{path} is not a DCDM model (format {FORMAT})")
     return state
 

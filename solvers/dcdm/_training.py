@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 import pdes
+from learning import epoch_generator, lr_factor
 
 from .._base import SolverError, solver_device
 from .._threads import single_threaded
@@ -138,14 +139,15 @@ def _epochs(state: dict[str, Any], net: DirectionNet, optimizer: torch.optim.Opt
                 time.perf_counter() - started + history["seconds"][-1] > 60 * max_minutes):
             break
         tic = time.perf_counter()
-        generator = torch.Generator(device=target).manual_seed(config["seed"] * 100_003 + epoch)
+        generator = epoch_generator(config["seed"], epoch, target)
         net.train()
         total = 0.0
         bar = tqdm(range(steps), desc=f"dcdm epoch {epoch + 1}/{epochs}", leave=False,
                    disable=not progress)
         for step in bar:
             for group in optimizer.param_groups:
-                group["lr"] = _cosine(config["lr"], epoch * steps + step, epochs * steps)
+                group["lr"] = config["lr"] * lr_factor("cosine", epoch * steps + step,
+                                                       epochs * steps)
             lanes, b, energy = data.draw(config["batch_size"], generator)
             loss = dcdm_loss(net, data.op.select(lanes), b,
                              energy if config["loss"] == "energy" else None)
@@ -210,10 +212,6 @@ def _figures(state: dict[str, Any]) -> dict[str, Any]:
             else None, "train_seconds": float(sum(history["seconds"])),
             "data_seconds": float(state.get("data_seconds", 0.0)),
             "parameters": state["parameters"], "history": history}
-
-
-def _cosine(lr: float, step: int, total: int) -> float:
-    return 0.5 * lr * (1 + math.cos(math.pi * min(step, total) / total))
 
 
 def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
