@@ -15,8 +15,7 @@ from ._driver import LaneMethod, Monitor, drive
 from ._lanes import Lanes
 from ._operators import StencilOperator, lane_column, lane_dot, lane_norm
 
-__all__ = ["Direct", "FlexiblePCG", "GMRES", "Preconditioner", "direct_lanes", "gmres_lanes",
-           "pcg_lanes", "safe_direction"]
+__all__ = ["Direct", "FlexiblePCG", "GMRES", "Preconditioner", "pcg_lanes", "safe_direction"]
 
 # factory(op) -> object with __call__(r) -> M^-1 r and update(lanes) after op.load
 Preconditioner = Callable[[StencilOperator], object]
@@ -170,19 +169,6 @@ def pcg_lanes(lanes: Lanes, preconditioner: Preconditioner, check_every: int = 1
               monitor: Monitor | None = None, **options) -> None:
     """Flexible PCG on every lane until every chain is done (results in ``lanes``)."""
     drive(lanes, FlexiblePCG(preconditioner, **options), check_every, monitor)
-
-
-def gmres_lanes(lanes: Lanes, preconditioner: Preconditioner, m: int = 30,
-                check_every: int = 1) -> None:
-    """Restarted GMRES(m) on every lane until every chain is done."""
-    drive(lanes, GMRES(preconditioner, m, check_every))
-
-
-def direct_lanes(lanes: Lanes, preconditioner: Preconditioner) -> bool:
-    """Direct solves while the preconditioner is exact; whether it solved any system.
-    What it leaves is for a Krylov method."""
-    drive(lanes, Direct(preconditioner))
-    return bool(lanes.results)
 
 
 def _gmres_cycle(lanes: Lanes, M, m: int, active: torch.Tensor, check_every: int) -> int:

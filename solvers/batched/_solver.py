@@ -15,7 +15,8 @@ from pdes import LinearSystem
 from .._base import Solver, SolverError, SolveResult, solver_device
 from .._preconditioners import check_preconditioner
 from .._threads import single_threaded
-from ._krylov import direct_lanes, gmres_lanes, pcg_lanes
+from ._driver import drive
+from ._krylov import GMRES, Direct, FlexiblePCG
 from ._lanes import Lanes, host_loader, make_chains
 from ._spectral import SpectralPreconditioner
 
@@ -181,11 +182,12 @@ class BatchedSolver(Solver):
         """Run ``method`` on the lanes until every chain is done; returns what ran."""
         factory = self._factory(method)
         if method == "gmres":
-            gmres_lanes(lanes, factory, self.restart, check)
+            drive(lanes, GMRES(factory, self.restart, check))
             return method
-        if self.preconditioner == "spectral" and direct_lanes(lanes, factory):
-            method = "direct"
-        pcg_lanes(lanes, factory, check)  # what the direct solves left (usually none)
+        if self.preconditioner == "spectral":
+            drive(lanes, Direct(factory))
+            method = "direct" if lanes.results else method
+        drive(lanes, FlexiblePCG(factory), check)  # what the direct solves left (usually none)
         return method
 
     def _method(self, spd: bool) -> str:

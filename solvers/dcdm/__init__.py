@@ -7,7 +7,7 @@ preconditioner of flexible CG). Models come from ``train_model`` (``pdeforge tra
 """
 
 from ._checkpoint import check_model, load_model, network_from, save_model
-from ._iterations import a_orthogonalize, dcdm_lanes, fcg_lanes
+from ._iterations import ConjugateDirections, a_orthogonalize
 from ._network import SHAPES, DirectionNet, NetworkDirection, stencil_image
 from ._solver import DCDM, FlexibleDCDM, solve_on_lanes
 from ._training import DEFAULTS, build_training_set, dcdm_loss, train_model, training_state
@@ -16,15 +16,14 @@ __all__ = [
     "DCDM",
     "DEFAULTS",
     "SHAPES",
+    "ConjugateDirections",
     "DirectionNet",
     "FlexibleDCDM",
     "NetworkDirection",
     "a_orthogonalize",
     "build_training_set",
     "check_model",
-    "dcdm_lanes",
     "dcdm_loss",
-    "fcg_lanes",
     "load_model",
     "network_from",
     "save_model",

@@ -3,7 +3,8 @@
 The residual is b - A x every step (a stencil product costs ~1% of a network call), so the
 direction and the stopping test always see the TRUE residual; the lane driver
 (``solvers.batched.drive``) confirms it, records the done lanes and refills them. The
-flexible-CG variant is the lane engine's ``FlexiblePCG`` with the network as preconditioner.
+flexible-CG variant (``fcg-dcdm``) is the lane engine's ``FlexiblePCG`` with the network as
+preconditioner, on the true residual, falling back to r where a direction has no energy.
 """
 
 from __future__ import annotations
@@ -13,20 +14,16 @@ from collections.abc import Callable
 import torch
 
 from ..batched import (
-    FlexiblePCG,
     LaneMethod,
     Lanes,
-    Monitor,
     StencilOperator,
-    drive,
     lane_column,
     lane_dot,
     lane_norm,
     safe_direction,
 )
 
-__all__ = ["ConjugateDirections", "Direction", "DirectionFactory", "a_orthogonalize",
-           "dcdm_lanes", "fcg_lanes"]
+__all__ = ["ConjugateDirections", "Direction", "DirectionFactory", "a_orthogonalize"]
 
 # factory(op) -> object with __call__(r) -> direction (B, *grid) and update(lanes) after a refill
 Direction = Callable[[torch.Tensor], torch.Tensor]
@@ -78,20 +75,6 @@ class ConjugateDirections(LaneMethod):
 
     def restart(self, lanes: Lanes, restart: torch.Tensor) -> None:
         self.r[restart] = lanes.residual(restart)
-
-
-def dcdm_lanes(lanes: Lanes, factory: DirectionFactory, keep: int = 2,
-               monitor: Monitor | None = None) -> None:
-    """DCDM on every lane until every chain is done (results in ``lanes``);
-    ``monitor(lanes)`` runs after every step (residual histories)."""
-    drive(lanes, ConjugateDirections(factory, keep), monitor=monitor)
-
-
-def fcg_lanes(lanes: Lanes, factory: DirectionFactory, monitor: Monitor | None = None
-              ) -> None:
-    """Flexible PCG with the network as a variable preconditioner z = f(r), on the TRUE
-    residual, falling back to r where the network's direction has no positive energy."""
-    drive(lanes, FlexiblePCG(factory, true_residual=True, fallback=True), monitor=monitor)
 
 
 def _set(t: torch.Tensor, lanes: torch.Tensor, value: float) -> torch.Tensor:

@@ -13,9 +13,9 @@ from pdes import LinearSystem
 
 from .._base import Solver, SolverError, SolveResult, solver_device
 from .._threads import single_threaded
-from ..batched import Lanes, Monitor, default_batch, host_loader, make_chains
+from ..batched import FlexiblePCG, Lanes, Monitor, default_batch, drive, host_loader, make_chains
 from ._checkpoint import check_model, load_model, network_from
-from ._iterations import dcdm_lanes, fcg_lanes
+from ._iterations import ConjugateDirections
 from ._network import DirectionNet, NetworkDirection
 
 __all__ = ["DCDM", "FlexibleDCDM", "solve_on_lanes"]
@@ -41,10 +41,9 @@ def solve_on_lanes(net: DirectionNet, systems: Sequence[LinearSystem], tol: floa
     net = net.to(device)
     factory = lambda op: NetworkDirection(net, op)  # noqa: E731 - the factory protocol
     with single_threaded(device):
-        if method == "dcdm":
-            dcdm_lanes(lanes, factory, keep=k, monitor=monitor)
-        else:
-            fcg_lanes(lanes, factory, monitor=monitor)
+        iteration = (ConjugateDirections(factory, keep=k) if method == "dcdm" else
+                     FlexiblePCG(factory, true_residual=True, fallback=True))
+        drive(lanes, iteration, monitor=monitor)
     return [(lanes.results[i].x.numpy().reshape(-1), lanes.results[i].iterations)
             for i in range(len(systems))]
 
