@@ -1,4 +1,4 @@
-"""The benchmark suite behind ``pdeforge bench`` (protocol of BENCHMARKS.md)."""
+"""The benchmark suite behind ``pdeforge bench`` (protocol in docs/benchmarks.md)."""
 
 from .cases import CASES, Case
 from .runner import SolverRun, run_case, run_suite
