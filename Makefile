@@ -52,7 +52,7 @@ contract: setup
 # the command reference is regenerated from the CLI first
 docs: setup
 	$(PY) docs/cli_reference.py
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 lint: setup
 	$(VENV)/bin/ruff check pdes solvers storage surrogates flows benchmarks tests
