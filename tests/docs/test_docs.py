@@ -10,6 +10,7 @@ other fences (console, text, toml) never run.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "docs"))
-import cli_reference  # noqa: E402
+_spec = importlib.util.spec_from_file_location("cli_reference", ROOT / "docs" / "cli_reference.py")
+cli_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cli_reference)
 
 # the pages whose examples are checked; a page written later joins this list once its
 # non-runnable blocks carry a skip comment
