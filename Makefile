@@ -13,7 +13,7 @@ DASK_PORT ?= 8786
 BENCH_OUT ?= bench
 SUITE ?= quick
 
-.PHONY: setup run test bench lint server cluster cluster-stop clean contract
+.PHONY: setup run test bench lint server cluster cluster-stop clean contract docs
 
 setup: $(VENV)/.installed
 
@@ -48,6 +48,12 @@ bench: setup
 contract: setup
 	$(PY) ../shared/contract/check_contract.py
 
+# the user guide as a site in site/ (strict: a broken link or a page left out of nav fails);
+# the command reference is regenerated from the CLI first
+docs: setup
+	$(PY) docs/cli_reference.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 lint: setup
 	$(VENV)/bin/ruff check pdes solvers storage surrogates flows benchmarks tests
 
@@ -71,4 +77,4 @@ cluster-stop:
 	  rm -f .dask/$$p.pid; done
 
 clean:
-	rm -rf $(VENV) .prefect .pytest_cache .ruff_cache .hypothesis build *.egg-info runs bench
+	rm -rf $(VENV) .prefect .pytest_cache .ruff_cache .hypothesis build *.egg-info runs bench site

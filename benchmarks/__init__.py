@@ -1,4 +1,4 @@
-"""The benchmark suite behind ``pdeforge bench`` (protocol of BENCHMARKS.md)."""
+"""The benchmark suite behind ``pdeforge bench`` (protocol in docs/benchmarks.md)."""
 
 from .cases import CASES, Case
 from .measure import SolverRun

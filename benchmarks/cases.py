@@ -1,4 +1,4 @@
-"""The benchmark cases of BENCHMARKS.md and the solvers each one runs."""
+"""The benchmark cases of docs/benchmarks.md and the solvers each one runs."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ CASES: dict[str, Case] = {c.name: c for c in (
 def bench_row(case: Case, suite: str, solver: str, *, ms_per_sample: float,
               iterations_mean: float, max_residual: float, converged_all: bool, device: str,
               extra: dict[str, Any], n: int | None = None) -> dict[str, Any]:
-    """One row of results.json, in the schema of BENCHMARKS.md (the one place it is spelled)."""
+    """One row of results.json (the schema docs/benchmarks.md describes; spelled only here)."""
     return {"suite": suite, "case": case.name, "family": case.family, "grid": list(case.grid),
             "n": case.n if n is None else n, "tol": case.tol, "solver": solver,
             "ms_per_sample": float(ms_per_sample),

@@ -1,4 +1,4 @@
-"""The Solver protocol of DESIGN.md: one system or a stateful sequence of similar ones."""
+"""The Solver protocol (docs/design.md): one system or a stateful sequence of similar ones."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The dataset layout of DESIGN.md ("zarr dataset"): arrays, dtypes, chunking and checks.
+"""The dataset layout of docs/data.md (the zarr store): arrays, dtypes, chunking and checks.
 
 Every array is chunked along ``sample`` by the flow's task size and spans the whole grid,
 so a task's block is exactly its own chunks and concurrent writers never share one.

@@ -17,7 +17,7 @@ from .errors import SurrogateError
 
 __all__ = ["TRAIN_DEFAULTS", "default_model_options", "load_recipe", "merge_recipes"]
 
-# How these were chosen: README "Surrogates" (equal-budget runs on FNO-style Darcy 64x64).
+# How these were chosen: docs/benchmarks.md, "Surrogate recipes" (equal-budget runs, Darcy 64x64).
 TRAIN_DEFAULTS: dict[str, Any] = {
     "model": "fno", "model_options": {}, "epochs": None, "max_minutes": None,
     "batch_size": 16, "lr": 3e-3, "weight_decay": 1e-4, "loss": "l2", "schedule": "cosine",

@@ -15,9 +15,9 @@ from ._common import RecyclingSolver
 __all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins"]
 
 ENGINES = ("auto", "factor", "batched")
-# Measured on the 2-core CPU (README, "Batched lanes"): DST-preconditioned CG on lanes beats
-# the reused sparse factor for variable-coefficient SPD systems from 64^2 unknowns on (they
-# tie at 32^2); a heat step (constant coefficients) is one DST pair at any size; a fixed
+# Measured on the 2-core CPU (docs/benchmarks.md, "Batched lanes"): DST-preconditioned CG on
+# lanes beats the reused sparse factor for variable-coefficient SPD systems from 64^2 unknowns
+# on (they tie at 32^2); a heat step (constant coefficients) is one DST pair at any size; a fixed
 # operator (poisson) is one triangular solve with the factor, faster than a DST pair below
 # 256^2 (2.6 vs 3.3-4.2 ms at 128^2; 23 vs 16 ms at 256^2).
 BATCHED_MIN_UNKNOWNS = 64 * 64

@@ -91,7 +91,7 @@ def test_every_family_trains_and_predicts_the_solution_shape(family_stores, tmp_
 
 
 def test_every_bench_variant_is_a_recipe_the_cli_accepts(make_store, tmp_path):
-    """The variants table of the README is reproducible: each row's recipe passes the
+    """The variants table of docs/benchmarks.md is reproducible: each row's recipe passes the
     checks `pdeforge train` makes before any work, and builds its model."""
     from benchmarks.surrogate import VARIANTS
     from surrogates.training import check_recipe
