@@ -7,30 +7,43 @@ first use, so generating data never loads torch.
 from importlib import import_module
 
 from ._atomic import atomic_path
+from ._checked import DamagedChunk, DamagedMetadata, WriteFailed
 from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import InterruptedGrowth, StorageError
 from ._grow import grow_dataset
 from ._lock import lock_path, writer_lock
 from ._schema import DONE, FAILED, PENDING
+from ._repair import contiguous_runs, mark_pending, rebuild_metadata, rewrite_broken_chunks
 from ._stores import remove_partial_writes
+from ._verify import Finding, VerifyReport, verify_store
 
 __all__ = [
     "DONE",
     "FAILED",
     "PENDING",
     "ChunkShuffleSampler",
+    "DamagedChunk",
+    "DamagedMetadata",
     "Dataset",
+    "Finding",
     "InterruptedGrowth",
     "StorageError",
+    "VerifyReport",
+    "WriteFailed",
     "ZarrFieldDataset",
     "atomic_path",
+    "contiguous_runs",
     "create_dataset",
     "existing_dataset",
     "grow_dataset",
     "lock_path",
+    "mark_pending",
     "open_dataset",
+    "rebuild_metadata",
     "remove_partial_writes",
+    "rewrite_broken_chunks",
     "split_indices",
+    "verify_store",
     "writer_lock",
 ]
 
