@@ -13,7 +13,13 @@ from ._errors import InterruptedGrowth, StorageError
 from ._grow import grow_dataset
 from ._lock import lock_path, writer_lock
 from ._schema import DONE, FAILED, PENDING
-from ._repair import contiguous_runs, mark_pending, rebuild_metadata, rewrite_broken_chunks
+from ._repair import (
+    contiguous_runs,
+    finish_repair,
+    mark_pending,
+    rebuild_metadata,
+    rewrite_broken_chunks,
+)
 from ._stores import remove_partial_writes
 from ._verify import Finding, VerifyReport, verify_store
 
@@ -35,6 +41,7 @@ __all__ = [
     "contiguous_runs",
     "create_dataset",
     "existing_dataset",
+    "finish_repair",
     "grow_dataset",
     "lock_path",
     "mark_pending",

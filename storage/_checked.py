@@ -34,6 +34,9 @@ class DamagedChunk(StorageError):
             f"{url}/{key} is damaged ({reason}): chunk {chunk} of {self.path}, samples "
             f"{samples.start}..{samples.stop - 1}; " + REPAIR_HINT.format(url=url))
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # crosses Dask and Prefect intact
+        return type(self), (self.url, self.key, self.chunk, self.samples, self.reason)
+
 
 class DamagedMetadata(StorageError):
     """A ``zarr.json`` that cannot be parsed, or that disagrees with the dataset's schema."""
@@ -43,6 +46,9 @@ class DamagedMetadata(StorageError):
         name = f"{url}/{path}/zarr.json" if path else f"{url}/zarr.json"
         super().__init__(f"{url} has a corrupt layout: {name} is {reason}; "
                          + REPAIR_HINT.format(url=url))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), (self.url, self.path, self.reason)
 
 
 class WriteFailed(StorageError):

@@ -21,7 +21,10 @@ from ._schema import BACKUP, PENDING, add_array, array_schema
 from ._stores import open_root, writable_store
 from ._verify import GROUPS, VerifyReport
 
-__all__ = ["mark_pending", "rebuild_metadata", "rewrite_broken_chunks"]
+__all__ = ["contiguous_runs", "finish_repair", "mark_pending", "rebuild_metadata",
+           "rewrite_broken_chunks"]
+
+REPAIRING = "repairing"  # positions a repair marked pending and has not yet regenerated
 
 
 def rebuild_metadata(url: str, report: VerifyReport) -> list[str]:
@@ -101,11 +104,29 @@ def rewrite_broken_chunks(url: str, report: VerifyReport) -> list[str]:
     return rewritten
 
 
-def mark_pending(url: str, positions: np.ndarray) -> None:
-    """Set ``positions`` pending (after rewrite_broken_chunks: their status chunks decode)."""
-    status = open_root(url, "r+")["status"]
+def mark_pending(url: str, positions: np.ndarray) -> np.ndarray:
+    """Set ``positions`` pending (after rewrite_broken_chunks: their status chunks decode);
+    every position a repair still owes, these and those of a repair cut short, sorted.
+
+    The positions are recorded in attrs[REPAIRING] first, so that a repair killed before
+    it regenerates them is finished by the next one, which solves only them.
+    """
+    root = open_root(url, "r+")
+    owed = np.union1d(np.asarray(root.attrs.get(REPAIRING, []), dtype=np.int64),
+                      np.asarray(positions, dtype=np.int64))
+    if len(owed):
+        root.attrs[REPAIRING] = owed.tolist()
+    status = root["status"]
     for start, stop in contiguous_runs(positions):
         status[start:stop] = PENDING
+    return owed
+
+
+def finish_repair(url: str) -> None:
+    """Drop the record of owed positions once they are regenerated."""
+    root = open_root(url, "r+")
+    if REPAIRING in root.attrs:
+        del root.attrs[REPAIRING]
 
 
 def contiguous_runs(positions: np.ndarray, chunk: int | None = None) -> list[tuple[int, int]]:
