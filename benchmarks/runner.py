@@ -160,6 +160,10 @@ def run_suite(suite: str = "quick", cases: list[str] | None = None,
             from .scaling import run_scaling_case
 
             rows += run_scaling_case(case, suite, out)
+        elif case.kind == "integrity":
+            from .integrity import run_integrity_case
+
+            rows += run_integrity_case(case, suite, out)
         else:
             rows += run_case(case, suite, only=solvers)
     (out / "results.json").write_text(json.dumps(rows, indent=1))

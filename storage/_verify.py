@@ -10,6 +10,7 @@ checks that need the PDE (true residuals, regenerated inputs) belong to ``flows.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from ._stores import open_root
 __all__ = ["Finding", "VerifyReport", "verify_store"]
 
 GROUPS = ("inputs", "params", "stats")
+BATCH_BYTES = 2**28  # decoded bytes read at once: a few hundred MB whatever the store's size
 
 
 @dataclass(frozen=True)
@@ -224,9 +226,8 @@ def _read_status(status: CheckedArray, report: VerifyReport) -> tuple[np.ndarray
     """
     values = np.full(status.shape[0], PENDING, dtype=np.uint8)
     written = np.zeros(status.shape[0], dtype=bool)
-    for index in range(status.nchunks):
+    for index, chunk in _chunks(status, report, lambda samples: ()):
         samples = status.samples_of(index)
-        chunk = _read_chunk(status, "status", index, report, ())
         if chunk is None:
             written[samples.start:samples.stop] = True
             continue
@@ -246,44 +247,71 @@ def _read_array(path: str, array: CheckedArray, written: np.ndarray, done: np.nd
                 report: VerifyReport) -> None:
     """Every chunk of one array; a done sample may hold neither the fill value nor NaN."""
     every = path == "source_index"  # written at creation for every sample
-    for index in range(array.nchunks):
-        samples = array.samples_of(index)
-        hit = np.arange(samples.start, samples.stop)
-        values = _read_chunk(array, path, index, report,
-                             hit if every else hit[written[samples.start:samples.stop]])
+
+    def hit(samples: range) -> np.ndarray:
+        positions = np.arange(samples.start, samples.stop)
+        return positions if every else positions[written[samples.start:samples.stop]]
+
+    for index, values in _chunks(array, report, hit):
         if values is None:
             continue
+        samples = array.samples_of(index)
         flat = values.reshape(len(samples), -1)
         unset = ~np.isfinite(flat).all(axis=1) if flat.dtype.kind == "f" else (
             flat == array.fill_value).any(axis=1)
-        bad = hit[(np.ones_like(unset) if every else done[samples.start:samples.stop]) & unset]
+        checked = np.ones_like(unset) if every else done[samples.start:samples.stop]
+        bad = samples.start + np.flatnonzero(checked & unset)
         if len(bad):
             report.findings.append(Finding("invalid values", f"{path} chunk {index}",
                                            tuple(bad.tolist()), path, index,
                                            "NaN or unset values in a done sample"))
 
 
-def _read_chunk(array: CheckedArray, path: str, index: int, report: VerifyReport,
-                hit: tuple[int, ...] | np.ndarray) -> np.ndarray | None:
-    """One chunk decoded (its stored size counted), or None with a finding. A chunk never
-    written decodes as the fill value; it is missing only when samples in ``hit`` (those
-    written) should have put data there."""
-    key = array.key(index)
-    samples = array.samples_of(index)
-    try:
-        size = sync(array.array.store_path.store.getsize(key))
-    except FileNotFoundError:
-        if len(hit):
-            report.findings.append(Finding("missing chunk", f"{key} ({path} chunk {index})",
-                                           tuple(int(p) for p in hit), path, index))
-            return None
-        return np.full((len(samples), *array.shape[1:]), array.fill_value, dtype=array.dtype)
-    try:
-        values = array.chunk(index)
-    except DamagedChunk as exc:
-        report.findings.append(Finding(exc.reason, f"{key} ({path} chunk {index})",
-                                       tuple(samples), path, index))
-        return None
-    report.chunks_read += 1
-    report.bytes_read += int(size)
-    return values
+def _chunks(array: CheckedArray, report: VerifyReport, hit: Callable[[range], Any]
+            ) -> Iterator[tuple[int, np.ndarray | None]]:
+    """(chunk index, its values or None) for every chunk, with findings for the damaged.
+
+    Chunks are read a batch at a time (zarr decodes a batch's chunks concurrently) and one
+    by one only where a batch fails. A chunk never written reads as the fill value; it is
+    missing only when samples ``hit(samples)`` (those marked written) put data there.
+    """
+    store = array.array.store_path.store
+    prefix = f"{array.path}/c/"
+    present = set(sync(_listed(store, prefix)))
+    report.bytes_read += int(sync(store.getsize_prefix(prefix))) if present else 0
+    size = array.chunks[0]
+    per_chunk = size * int(np.prod(array.shape[1:])) * array.dtype.itemsize
+    batch = max(1, BATCH_BYTES // per_chunk)
+    for first in range(0, array.nchunks, batch):
+        indices = range(first, min(first + batch, array.nchunks))
+        try:
+            block = array.array[first * size : indices[-1] * size + size]
+        except Exception:  # noqa: BLE001 - a damaged chunk in the batch: one by one
+            block = None
+        for index in indices:
+            samples, key = array.samples_of(index), array.key(index)
+            if key not in present:
+                lost = hit(samples)
+                if len(lost):
+                    report.findings.append(Finding(
+                        "missing chunk", f"{key} ({array.path} chunk {index})",
+                        tuple(int(p) for p in lost), array.path, index))
+                    yield index, None
+                    continue
+            if block is not None:
+                values = block[samples.start - first * size : samples.stop - first * size]
+            else:
+                try:
+                    values = array.chunk(index)
+                except DamagedChunk as exc:
+                    report.findings.append(Finding(
+                        exc.reason, f"{key} ({array.path} chunk {index})", tuple(samples),
+                        array.path, index))
+                    yield index, None
+                    continue
+            report.chunks_read += key in present
+            yield index, values
+
+
+async def _listed(store: Any, prefix: str) -> list[str]:
+    return [key async for key in store.list_prefix(prefix)]
