@@ -12,7 +12,6 @@ from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import InterruptedGrowth, StorageError
 from ._grow import grow_dataset
 from ._lock import lock_path, writer_lock
-from ._schema import DONE, FAILED, PENDING
 from ._repair import (
     contiguous_runs,
     finish_repair,
@@ -20,6 +19,7 @@ from ._repair import (
     rebuild_metadata,
     rewrite_broken_chunks,
 )
+from ._schema import DONE, FAILED, PENDING
 from ._stores import remove_partial_writes
 from ._verify import Finding, VerifyReport, verify_store
 

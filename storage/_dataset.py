@@ -14,8 +14,8 @@ import numpy as np
 import zarr
 from numpy.typing import ArrayLike
 
-from ._errors import StorageError
 from ._checked import has_checksums
+from ._errors import StorageError
 from ._schema import (
     BACKUP,
     DONE,

@@ -116,7 +116,7 @@ def describe_samples(samples: tuple[int, ...]) -> str:
     if not samples:
         return "no sample lost (metadata only)"
     runs, start = [], samples[0]
-    for previous, current in zip(samples, (*samples[1:], None)):
+    for previous, current in zip(samples, (*samples[1:], None), strict=True):
         if current != previous + 1:
             runs.append(f"{start}" if start == previous else f"{start}..{previous}")
             start = current

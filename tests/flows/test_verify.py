@@ -1,7 +1,6 @@
 """`pdeforge verify [--repair] [--residuals]` on a generated store with faults injected: each
 ends clean after at most one repair and one re-run, no undamaged sample changed."""
 
-import errno
 import json
 import os
 import shutil
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from zarr.storage import LocalStore
 
 import storage
 from flows import GenerateSpec, run_generate
@@ -100,20 +98,13 @@ def test_repair_regenerates_only_the_damaged_samples(store, fault):
 
 
 def test_full_disk_during_a_block_write_then_the_next_run_resumes(prefect_harness, tmp_path,
-                                                                  monkeypatch):
+                                                                  full_disk):
     out = tmp_path / "full.zarr"
     spec = dict(**BASE, n=N, out=str(out))
-    real_set = LocalStore.set
-
-    async def full_disk(self, key, value, *args, **kwargs):
-        if key.startswith("solution/c/1"):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return await real_set(self, key, value, *args, **kwargs)
-
-    monkeypatch.setattr(LocalStore, "set", full_disk)
+    full_disk("solution/c/1")
     with pytest.raises(storage.WriteFailed, match="ENOSPC.*free the space and run again"):
         run_generate(GenerateSpec(**spec), progress=False)
-    monkeypatch.setattr(LocalStore, "set", real_set)
+    full_disk(None)
     before = _values(out)
     done = np.flatnonzero(before["status"] == storage.DONE)
     assert 4 not in done

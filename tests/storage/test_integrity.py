@@ -2,13 +2,11 @@
 zarr.json, a full disk. Each is found by name, and storage's own repair steps (metadata
 rebuilt, broken chunks rewritten, samples marked pending) leave every other sample as it was."""
 
-import errno
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from zarr.storage import LocalStore
 
 import storage
 
@@ -139,22 +137,15 @@ def test_truncated_zarr_json_is_named_and_rebuilt_from_the_identity(tmp_path, ma
 
 
 def test_full_disk_during_a_block_write_fails_clearly_and_loses_nothing(tmp_path, make, block,
-                                                                        monkeypatch):
+                                                                        full_disk):
     path = tmp_path / "d.zarr"
     dataset = make(str(path))
     dataset.write_block(0, **block(0, CHUNK))
     before = _values(path)
-    real_set = LocalStore.set
-
-    async def full_disk(self, key, value, *args, **kwargs):
-        if key.startswith("solution/c/1"):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return await real_set(self, key, value, *args, **kwargs)
-
-    monkeypatch.setattr(LocalStore, "set", full_disk)
+    full_disk("solution/c/1")
     with pytest.raises(storage.WriteFailed, match="ENOSPC.*run again to resume"):
         dataset.write_block(CHUNK, **block(CHUNK, 2 * CHUNK))
-    monkeypatch.setattr(LocalStore, "set", real_set)
+    full_disk(None)
     after = _values(path)
     _assert_kept(before, after, np.arange(CHUNK, N))  # samples 0..3 intact
     # the inputs of the failed block may be there; its status (written last) is not
