@@ -213,7 +213,7 @@ def train(
 
     from .pipeline import train_flow
 
-    storage.open_dataset(data)  # a missing store is bad input, found before Prefect starts
+    storage.verify_store(data).raise_for_damage()  # missing or damaged: before Prefect starts
     recipe = surrogates.merge_recipes(
         surrogates.load_recipe(config) if config else {},
         {"model": model, "epochs": epochs, "max_minutes": max_minutes, "batch_size": batch_size,
@@ -270,6 +270,7 @@ def evaluate(
 ) -> None:
     """Relative L2/H1 errors on held-out data (the test split, or another store: an unseen
     seed, another resolution), figures and metrics.json."""
+    import storage
     from surrogates.checkpoint import load_checkpoint
     from surrogates.evaluation import evaluation_positions
 
@@ -277,6 +278,7 @@ def evaluate(
 
     state = load_checkpoint(model)  # no model, another family/inputs/dimension: exit 2 here
     evaluation_positions(state, data or state["config"]["data"])
+    storage.verify_store(data or state["config"]["data"]).raise_for_damage()  # before Prefect
     metrics = evaluate_flow(model, data, out)
     typer.echo(f"{metrics['n_test']} samples ({metrics['scope']}, grid "
                f"{'x'.join(map(str, metrics['grid']))}): relative L2 mean "

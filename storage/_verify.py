@@ -83,6 +83,17 @@ class VerifyReport:
     def broken_metadata(self) -> list[str]:
         return sorted({f.path or "" for f in self.findings if f.reason == "metadata"})
 
+    def raise_for_damage(self) -> None:
+        """A StorageError naming the first damaged file: for commands that must not start
+        (a training run, an evaluation) on a store they would fail on midway."""
+        if self.findings:
+            first = self.findings[0]
+            more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
+            raise StorageError(
+                f"{self.url}/{first.where.split(' ')[0]} is damaged ({first.reason}): "
+                f"{describe_samples(first.samples)}{more}; run `pdeforge verify --repair "
+                f"{self.url}`")
+
     def lines(self) -> list[str]:
         """The human report: a summary, then each finding under its reason."""
         c = self.counts

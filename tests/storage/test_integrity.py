@@ -69,6 +69,8 @@ def test_flipped_bytes_name_the_chunk_and_repair_keeps_the_rest(tmp_path, make, 
     assert "solution/c/1/0/0" in message and "samples 4..7" in message
     assert f"({reason})" in message and "pdeforge verify --repair" in message
     np.testing.assert_array_equal(dataset.solution[:4], before["solution"][:4])  # others read
+    with pytest.raises(storage.StorageError, match=r"solution/c/1/0/0 is damaged .*4\.\.7"):
+        storage.verify_store(str(path)).raise_for_damage()  # what train/evaluate check first
 
     report = _repair_storage_side(path)
     assert [(f.reason, f.path, f.chunk, f.samples) for f in report.findings] == [
