@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from prefect import flow
 
 import storage
@@ -21,9 +22,9 @@ from ._api import shared_prefect_api
 from .generate import finalize, solve_block
 from .runners import runner_label, task_runner_for
 from .spec import GenerateSpec
-from .verify import store_spec, verify
+from .verify import intact, store_spec, verify
 
-__all__ = ["regenerate", "repair_store"]
+__all__ = ["recover_order", "regenerate", "repair_store"]
 
 
 @flow(name="pdeforge-repair", log_prints=False)
@@ -39,6 +40,40 @@ def regenerate(spec: GenerateSpec, runs: list[tuple[int, int]]) -> dict[str, Any
     return finalize(spec, reports, run)
 
 
+def recover_order(spec: GenerateSpec, report: storage.VerifyReport) -> None:
+    """Write back the damaged chunks of ``source_index``: the order generate computed, from
+    the samples' features (each run of positions, the first one and each extension, ordered
+    on its own), accepted only where it reproduces every intact chunk."""
+    import solvers
+
+    lost = sorted({f.chunk for f in report.findings
+                   if f.path == "source_index" and f.chunk is not None})
+    if not lost:
+        return
+    dataset = storage.open_dataset(spec.out, "r+")
+    stored, intact_ok = intact(dataset.source_index)
+    extensions = dataset.attrs.get("extensions", [])
+    bounds = [0, *(e["from"] for e in extensions), len(dataset)]
+    family, order = spec.family_object(), []
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        if spec.order == "none" or stop - start == 1:
+            order += range(start, stop)
+            continue
+        features = np.stack([family.features(i, spec.seed) for i in range(start, stop)])
+        order += [start + int(i) for i in solvers.order(features, method=spec.order)]
+    order = np.asarray(order, dtype=np.int64)
+    for index in lost:
+        intact_ok[dataset.source_index.samples_of(index).start:
+                  dataset.source_index.samples_of(index).stop] = False
+    if not np.array_equal(order[intact_ok], stored[intact_ok]):
+        raise storage.StorageError(
+            f"{spec.out}/source_index: the damaged chunks {lost} cannot be recovered (the "
+            "order computed again differs from the intact chunks); regenerate the store")
+    for index in lost:
+        samples = dataset.source_index.samples_of(index)
+        dataset.source_index[samples.start:samples.stop] = order[samples.start:samples.stop]
+
+
 def repair_store(url: str, residuals: bool = False
                  ) -> tuple[storage.VerifyReport, dict[str, Any], storage.VerifyReport]:
     """(the damage found, what was done, the store checked again afterwards)."""
@@ -52,6 +87,7 @@ def repair_store(url: str, residuals: bool = False
         actions["regenerated"] = len(owed)
         if len(owed):
             spec = store_spec(url)
+            recover_order(spec, report)
             runs = storage.contiguous_runs(owed, spec.chunk)
             with shared_prefect_api():
                 regenerate.with_options(task_runner=task_runner_for(spec))(spec, runs)

@@ -18,7 +18,7 @@ import storage
 
 from .spec import GenerateSpec
 
-__all__ = ["check_samples", "residual_bound", "run_verify", "store_spec", "verify"]
+__all__ = ["check_samples", "intact", "residual_bound", "run_verify", "store_spec", "verify"]
 
 
 def verify(url: str, residuals: bool = False) -> storage.VerifyReport:
@@ -78,8 +78,9 @@ def check_samples(url: str, report: storage.VerifyReport) -> None:
                       **(attrs.get("family_options") or {}))
     tol, seed = float(attrs.get("tolerance", math.inf)), int(attrs["seed"])
     damaged = set(report.damaged().tolist())
-    done = dataset.done_mask()
-    source = np.asarray(dataset.source_index[:])
+    status, status_ok = intact(dataset.status)
+    source, source_ok = intact(dataset.source_index)
+    done = (status == storage.DONE) & status_ok & source_ok
     chunk = dataset.chunk
     for start in range(0, len(dataset), chunk):
         stop = min(start + chunk, len(dataset))
@@ -110,6 +111,18 @@ def check_samples(url: str, report: storage.VerifyReport) -> None:
             report.findings.append(storage.Finding(
                 "inputs differ from regenerated", f"inputs {where}", tuple(differ)))
     report.residual_seconds = time.perf_counter() - clock
+
+
+def intact(array) -> tuple[np.ndarray, np.ndarray]:
+    """A 1-D array's values, and where its chunks decode (a damaged one is a finding)."""
+    values, ok = np.zeros(array.shape, array.dtype), np.ones(array.shape, bool)
+    for index in range(array.nchunks):
+        samples = array.samples_of(index)
+        try:
+            values[samples.start:samples.stop] = array.chunk(index)
+        except storage.DamagedChunk:
+            ok[samples.start:samples.stop] = False
+    return values, ok
 
 
 def _inputs_differ(system, inputs: dict[str, np.ndarray], params: dict[str, float]) -> bool:

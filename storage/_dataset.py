@@ -268,7 +268,8 @@ def existing_dataset(url: str, attrs: Mapping[str, Any]) -> Dataset | None:
     """Pre-flight check before a run: the store at ``url`` if one exists, else None.
 
     Raises StorageError, touching nothing, when the existing store was made for another
-    identity (family, grid, seed, n, family options), so bad input fails before any work.
+    identity (family, grid, seed, n, family options) or its status or sample order is
+    damaged, so bad input fails before any work.
     """
     try:
         dataset = open_dataset(url)
@@ -279,6 +280,7 @@ def existing_dataset(url: str, attrs: Mapping[str, Any]) -> Dataset | None:
     difference = attrs_difference(dataset.attrs, to_json(dict(attrs)))
     if difference:
         raise StorageError(f"store {url} was made for {difference}")
+    dataset.status[:], dataset.source_index[:]  # what a resume reads: damage stops it here
     return dataset
 
 

@@ -68,6 +68,8 @@ FAULTS = {  # name: (inject, reasons verify reports, damaged samples)
     "flipped bytes": (lambda p: _flip(p / "solution/c/1/0/0"), {"checksum"}, range(4, 8)),
     "truncated chunk": (lambda p: (p / "inputs/coefficient/c/2/0/0").write_bytes(b"0123456789"),
                         {"checksum"}, range(8, 12)),
+    "status chunk": (lambda p: _flip(p / "status/c/0"), {"checksum"}, range(0, 4)),
+    "sample order chunk": (lambda p: _flip(p / "source_index/c/1"), {"checksum"}, range(4, 8)),
     "deleted chunk": (lambda p: (p / "stats/residual/c/0").unlink(), {"missing chunk"},
                       range(0, 4)),
     "truncated zarr.json": (lambda p: (p / "solution/zarr.json").write_text('{"shape": [1'),
@@ -92,6 +94,7 @@ def test_repair_regenerates_only_the_damaged_samples(store, fault):
     assert after.clean and after.counts["done"] == N, after.lines()
     assert actions["regenerated"] == len(damaged)
     _assert_kept(before, _values(store), list(damaged))
+    np.testing.assert_array_equal(_values(store)["source_index"], before["source_index"])
     assert verify(str(store), residuals=True).clean
     if len(damaged):  # the regenerating run is recorded as a repair
         assert storage.open_dataset(str(store)).attrs["runs"][-1]["repair"] is True
