@@ -33,7 +33,8 @@ def verify(url: str, residuals: bool = False) -> storage.VerifyReport:
 def store_spec(url: str) -> GenerateSpec:
     """The generate spec that made the store at ``url`` (its family, options, seed, solver,
     tolerance and chunking), to regenerate samples exactly as they were made."""
-    attrs = storage.open_dataset(url).attrs
+    dataset = storage.open_dataset(url)
+    attrs = dataset.attrs
     missing = [k for k in ("family", "grid", "seed", "solver", "tolerance") if k not in attrs]
     if missing:
         raise storage.StorageError(f"{url} does not record how it was generated "
@@ -45,7 +46,7 @@ def store_spec(url: str) -> GenerateSpec:
                         tol=float(attrs["tolerance"]),
                         family_options=dict(attrs.get("family_options") or {}),
                         solver_options=stored, order=attrs.get("order_method", "greedy"),
-                        chunk=storage.open_dataset(url).chunk)
+                        chunk=dataset.chunk)
     try:
         spec.solver_object()
     except ValueError:  # options recorded as text (a model path, a callable): the defaults
