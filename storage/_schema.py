@@ -128,13 +128,18 @@ def read_layout(root: zarr.Group, url: str) -> Layout:
     return layout
 
 
-def collect_layout(root: zarr.Group, attrs: Mapping[str, Any], url: str) -> Layout:
-    """The arrays the attrs name, unchecked (a growth in progress has mixed lengths)."""
+def require_marker(attrs: Mapping[str, Any], url: str) -> None:
+    """StorageError unless the attrs carry the marker written last at creation."""
     if MARKER not in attrs:
         raise StorageError(
             f"{url} is not a complete pdeforge dataset (no {MARKER!r} attribute); "
             "delete it to start over"
         )
+
+
+def collect_layout(root: zarr.Group, attrs: Mapping[str, Any], url: str) -> Layout:
+    """The arrays the attrs name, unchecked (a growth in progress has mixed lengths)."""
+    require_marker(attrs, url)
 
     def array(path: str) -> CheckedArray:
         try:

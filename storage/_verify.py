@@ -19,16 +19,16 @@ import zarr
 from zarr.core.sync import sync
 
 from ._checked import CheckedArray, DamagedChunk, DamagedMetadata, has_checksums
-from ._errors import StorageError
+from ._errors import InterruptedGrowth, StorageError
 from ._schema import (
     DONE,
     FAILED,
     GRID_DIMS,
     GROWING,
-    MARKER,
     PENDING,
     SAMPLE,
     array_schema,
+    require_marker,
 )
 from ._stores import open_root
 
@@ -56,7 +56,6 @@ class VerifyReport:
 
     url: str
     n: int = 0
-    chunk: int = 0
     checksums: bool | None = None  # None: unknown (the metadata did not read)
     counts: dict[str, int] = field(default_factory=dict)  # done / failed / pending
     findings: list[Finding] = field(default_factory=list)
@@ -149,16 +148,12 @@ def verify_store(url: str) -> VerifyReport:
         report.seconds = time.perf_counter() - clock
         return report
     attrs = root.attrs.asdict()
-    if MARKER not in attrs:
-        raise StorageError(f"{url} is not a complete pdeforge dataset (no {MARKER!r} "
-                           "attribute); delete it to start over")
+    require_marker(attrs, url)
     if GROWING in attrs:
-        raise StorageError(f"{url}: growing it from {attrs['n']} to {attrs[GROWING]} samples "
-                           f"was interrupted; extend it to {attrs[GROWING]} again to finish")
+        raise InterruptedGrowth(url, attrs["n"], attrs[GROWING], int(attrs.get("chunk") or 0))
     arrays = _open_arrays(root, attrs, url, report)
     status = arrays.pop("status", None)
     report.n = int(attrs["n"])
-    report.chunk = status.chunks[0] if status is not None else int(attrs.get("chunk") or 0)
     if arrays:
         report.checksums = all(has_checksums(a.array) for a in arrays.values())
     if status is not None:
