@@ -8,7 +8,8 @@ from typing import Any
 __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
-SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm")
+SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm",
+          "integrity")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ CASES: dict[str, Case] = {c.name: c for c in (
          suites=("surrogate",), kind="surrogate"),
     Case("surrogate-variants", "darcy", (64, 64), 1000, 1e-8, {"coefficient": "threshold"},
          suites=("surrogate-variants",), kind="surrogate-variants"),
+    # issue 19: `pdeforge verify` read rate and --residuals samples/s; the CRC32C write cost
+    Case("verify-darcy64", "darcy", (64, 64), 1000, 1e-8, suites=("integrity",),
+         kind="integrity"),
 )}
 
 

@@ -125,9 +125,26 @@ def info(
                    f"(train {counts['train']}, val {counts['val']}, test {counts['test']})")
 
 
+@app.command()
+def verify(
+    store: Annotated[str, typer.Argument(help="zarr store path or URL")],
+    repair: Annotated[bool, typer.Option(
+        help="regenerate the damaged samples with the store's own spec")] = False,
+    residuals: Annotated[bool, typer.Option(
+        help="also recompute each done sample's TRUE residual and inputs")] = False,
+) -> None:
+    """Read every chunk and check the metadata; exit 0 clean, 1 damaged (see docs/integrity.md)."""
+    from .verify import run_verify
+
+    raise typer.Exit(run_verify(store, repair=repair, residuals=residuals, echo=typer.echo))
+
+
 def _format_summary(store: str, s: dict) -> str:
     lines = [f"{store}: {s['family']} grid {'x'.join(map(str, s['grid']))}, n={s['n']}: "
              f"{s['done']} done, {s['failed']} failed, {s['pending']} pending"]
+    if s.get("checksums") is False:
+        lines.append("  checksums: none (a store made before them): damage shows only as a "
+                     "failed read; `pdeforge verify` reads every chunk")
     if s.get("done"):
         lines.append(f"  true residual max {s['residual_max']:.2e} median "
                      f"{s['residual_median']:.2e}; iterations mean {s['iterations_mean']:.1f} "
@@ -196,7 +213,7 @@ def train(
 
     from .pipeline import train_flow
 
-    storage.open_dataset(data)  # a missing store is bad input, found before Prefect starts
+    storage.verify_store(data).raise_for_damage()  # missing or damaged: before Prefect starts
     recipe = surrogates.merge_recipes(
         surrogates.load_recipe(config) if config else {},
         {"model": model, "epochs": epochs, "max_minutes": max_minutes, "batch_size": batch_size,
@@ -253,6 +270,7 @@ def evaluate(
 ) -> None:
     """Relative L2/H1 errors on held-out data (the test split, or another store: an unseen
     seed, another resolution), figures and metrics.json."""
+    import storage
     from surrogates.checkpoint import load_checkpoint
     from surrogates.evaluation import evaluation_positions
 
@@ -260,6 +278,7 @@ def evaluate(
 
     state = load_checkpoint(model)  # no model, another family/inputs/dimension: exit 2 here
     evaluation_positions(state, data or state["config"]["data"])
+    storage.verify_store(data or state["config"]["data"]).raise_for_damage()  # before Prefect
     metrics = evaluate_flow(model, data, out)
     typer.echo(f"{metrics['n_test']} samples ({metrics['scope']}, grid "
                f"{'x'.join(map(str, metrics['grid']))}): relative L2 mean "
@@ -352,7 +371,7 @@ def main() -> None:
     """Console entry point: maps bad input to exit 2 with one line, failures to exit 1."""
     configure_prefect()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's `raise typer.Exit(n)` returns n here
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -365,3 +384,4 @@ def main() -> None:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         sys.exit(code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -7,12 +7,21 @@ first use, so generating data never loads torch.
 from importlib import import_module
 
 from ._atomic import atomic_path
+from ._checked import DamagedChunk, DamagedMetadata, WriteFailed
 from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import InterruptedGrowth, StorageError
 from ._grow import grow_dataset
 from ._lock import lock_path, writer_lock
+from ._repair import (
+    contiguous_runs,
+    finish_repair,
+    mark_pending,
+    rebuild_metadata,
+    rewrite_broken_chunks,
+)
 from ._schema import DONE, FAILED, IDENTITY_KEYS, PENDING
 from ._stores import remove_partial_writes
+from ._verify import Finding, VerifyReport, verify_store
 
 __all__ = [
     "DONE",
@@ -21,19 +30,30 @@ __all__ = [
     "PENDING",
     "SPLITS",
     "ChunkShuffleSampler",
+    "DamagedChunk",
+    "DamagedMetadata",
     "Dataset",
+    "Finding",
     "InterruptedGrowth",
     "StorageError",
+    "VerifyReport",
+    "WriteFailed",
     "ZarrFieldDataset",
     "atomic_path",
+    "contiguous_runs",
     "create_dataset",
     "existing_dataset",
+    "finish_repair",
     "grow_dataset",
     "lock_path",
+    "mark_pending",
     "open_dataset",
+    "rebuild_metadata",
     "remove_partial_writes",
+    "rewrite_broken_chunks",
     "split_indices",
     "split_positions",
+    "verify_store",
     "writer_lock",
 ]
 

@@ -14,13 +14,16 @@ import numpy as np
 import zarr
 from numpy.typing import ArrayLike
 
+from ._checked import has_checksums
 from ._errors import StorageError
 from ._schema import (
+    BACKUP,
     DONE,
     FAILED,
     MARKER,
     PENDING,
     Layout,
+    all_arrays,
     attrs_difference,
     create_layout,
     identity_difference,
@@ -62,6 +65,11 @@ class Dataset:
     @property
     def chunk(self) -> int:
         return self._layout.chunk
+
+    @property
+    def checksums(self) -> bool:
+        """Whether every array keeps a CRC32C of each chunk (stores made before: False)."""
+        return all(has_checksums(array.array) for _, array in all_arrays(self._layout))
 
     @property
     def inputs(self) -> Mapping[str, zarr.Array]:
@@ -220,6 +228,7 @@ class Dataset:
             "family": attrs.get("family"),
             "grid": list(self.grid),
             "n": len(self),
+            "checksums": self.checksums,
             "done": int(done.sum()),
             "failed": int((status == FAILED).sum()),
             "pending": int((status == PENDING).sum()),
@@ -259,7 +268,8 @@ def existing_dataset(url: str, attrs: Mapping[str, Any]) -> Dataset | None:
     """Pre-flight check before a run: the store at ``url`` if one exists, else None.
 
     Raises StorageError, touching nothing, when the existing store was made for another
-    identity (family, grid, seed, n, family options), so bad input fails before any work.
+    identity (family, grid, seed, n, family options) or its status or sample order is
+    damaged, so bad input fails before any work.
     """
     try:
         dataset = open_dataset(url)
@@ -270,6 +280,7 @@ def existing_dataset(url: str, attrs: Mapping[str, Any]) -> Dataset | None:
     difference = attrs_difference(dataset.attrs, to_json(dict(attrs)))
     if difference:
         raise StorageError(f"store {url} was made for {difference}")
+    dataset.status[:], dataset.source_index[:]  # what a resume reads: damage stops it here
     return dataset
 
 
@@ -284,8 +295,12 @@ def create_dataset(
     source_index: np.ndarray,
     attrs: Mapping[str, Any],
     solution_dtype: str = "float32",
+    checksums: bool = True,
 ) -> Dataset:
     """Create the dataset, or reopen it for resume if it exists with the same identity.
+
+    New stores keep a CRC32C checksum of every chunk (``checksums=False`` writes the
+    layout of stores made before they existed, for tests and the bench).
 
     An existing store made for another identity (attrs family, grid, seed, n,
     family_options; the fields, params, chunk, solution dtype, source_index) raises a
@@ -321,7 +336,10 @@ def create_dataset(
         chunk=chunk,
         source_index=source_index,
         solution_dtype=solution_dtype,
+        checksums=checksums,
     )
+    # a second copy of the identity, from which a damaged root zarr.json is rebuilt
+    root["status"].attrs[BACKUP] = {**requested, "solution_dtype": solution_dtype}
     root.attrs.update(requested)  # MARKER is among these: written last
     return Dataset(url, root, read_layout(root, url), "r+")
 

@@ -13,19 +13,22 @@ from typing import Any
 
 import numpy as np
 import zarr
-from zarr.codecs import BloscCodec
+from zarr.codecs import BloscCodec, Crc32cCodec
 
+from ._checked import CheckedArray, DamagedMetadata
 from ._errors import InterruptedGrowth, StorageError
 
 PENDING, DONE, FAILED = 0, 1, 2
 MARKER = "pdeforge_version"  # written last at creation: its absence means an unfinished store
+BACKUP = "pdeforge_identity"  # status's attrs: the creation attrs, to rebuild the root's
 GROWING = "growing_to"  # present only while a dataset grows along sample (see grow_dataset)
 IDENTITY_KEYS = ("family", "grid", "seed", "n", "family_options")
 STATS = {"iterations": "int32", "residual": "float64", "seconds": "float64"}
 GRID_DIMS = ("x", "y", "z")
 SAMPLE = "sample"
-# Byte shuffling before zstd roughly halves float fields on smooth PDE data.
-_CODEC = BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")
+# Byte shuffling before zstd roughly halves float fields on smooth PDE data; a CRC32C of
+# the compressed bytes lets a reader tell a damaged chunk from a valid one.
+_CODECS = (BloscCodec(cname="zstd", clevel=3, shuffle="shuffle"), Crc32cCodec())
 
 
 def to_json(value: Any) -> Any:
@@ -43,12 +46,12 @@ def _numpy_to_python(value: Any) -> Any:
 class Layout:
     """The arrays of one dataset, validated against each other."""
 
-    inputs: Mapping[str, zarr.Array]
-    solution: zarr.Array
-    params: Mapping[str, zarr.Array]
-    stats: Mapping[str, zarr.Array]
-    source_index: zarr.Array
-    status: zarr.Array
+    inputs: Mapping[str, CheckedArray]
+    solution: CheckedArray
+    params: Mapping[str, CheckedArray]
+    stats: Mapping[str, CheckedArray]
+    source_index: CheckedArray
+    status: CheckedArray
 
     @property
     def n(self) -> int:
@@ -63,6 +66,36 @@ class Layout:
         return self.status.chunks[0]
 
 
+def array_schema(fields: Sequence[str], params: Sequence[str], solution_dtype: str
+                 ) -> dict[str, tuple[str, float | int, bool]]:
+    """Every array's path -> (dtype, fill value, whether it spans the grid)."""
+    return {
+        **{f"inputs/{field}": ("float32", np.nan, True) for field in fields},
+        "solution": (solution_dtype, np.nan, True),
+        **{f"params/{name}": ("float64", np.nan, False) for name in params},
+        **{f"stats/{name}": (dtype, -1 if dtype == "int32" else np.nan, False)
+           for name, dtype in STATS.items()},
+        "source_index": ("int64", -1, False),
+        "status": ("uint8", PENDING, False),
+    }
+
+
+def add_array(root: zarr.Group, path: str, kind: tuple[str, float | int, bool], *, n: int,
+              grid: tuple[int, ...], chunk: int, checksums: bool) -> zarr.Array:
+    """Create one array of the schema (``kind`` from array_schema), chunked along sample."""
+    dtype, fill, on_grid = kind
+    shape = (n, *grid) if on_grid else (n,)
+    return root.create_array(
+        path,
+        shape=shape,
+        chunks=(chunk, *shape[1:]),
+        dtype=dtype,
+        fill_value=fill,
+        dimension_names=(SAMPLE, *GRID_DIMS[: len(grid)]) if on_grid else (SAMPLE,),
+        compressors=_CODECS if checksums else _CODECS[:1],
+    )
+
+
 def create_layout(
     root: zarr.Group,
     *,
@@ -73,33 +106,16 @@ def create_layout(
     chunk: int,
     source_index: np.ndarray,
     solution_dtype: str,
+    checksums: bool = True,
 ) -> None:
-    """Create every array (nothing written but source_index) in an empty root group."""
-    grid_dims = (SAMPLE, *GRID_DIMS[: len(grid)])
-
-    def add(path: str, dtype: str, fill: float | int, dims: tuple[str, ...]) -> zarr.Array:
-        shape = (n, *grid) if len(dims) > 1 else (n,)
-        return root.create_array(
-            path,
-            shape=shape,
-            chunks=(chunk, *shape[1:]),
-            dtype=dtype,
-            fill_value=fill,
-            dimension_names=dims,
-            compressors=_CODEC,
-        )
-
+    """Create every array (nothing written but source_index) in an empty root group;
+    ``checksums=False`` makes the layout of stores written before checksums existed."""
     for group in ("inputs", "params", "stats"):
         root.create_group(group)
-    for field in fields:
-        add(f"inputs/{field}", "float32", np.nan, grid_dims)
-    add("solution", solution_dtype, np.nan, grid_dims)
-    for name in params:
-        add(f"params/{name}", "float64", np.nan, (SAMPLE,))
-    for name, dtype in STATS.items():
-        add(f"stats/{name}", dtype, -1 if dtype == "int32" else np.nan, (SAMPLE,))
-    add("source_index", "int64", -1, (SAMPLE,))[:] = source_index
-    add("status", "uint8", PENDING, (SAMPLE,))
+    for path, kind in array_schema(fields, params, solution_dtype).items():
+        array = add_array(root, path, kind, n=n, grid=grid, chunk=chunk, checksums=checksums)
+        if path == "source_index":
+            array[:] = source_index
 
 
 def read_layout(root: zarr.Group, url: str) -> Layout:
@@ -112,24 +128,38 @@ def read_layout(root: zarr.Group, url: str) -> Layout:
     return layout
 
 
-def collect_layout(root: zarr.Group, attrs: Mapping[str, Any], url: str) -> Layout:
-    """The arrays the attrs name, unchecked (a growth in progress has mixed lengths)."""
+def require_marker(attrs: Mapping[str, Any], url: str) -> None:
+    """StorageError unless the attrs carry the marker written last at creation."""
     if MARKER not in attrs:
         raise StorageError(
             f"{url} is not a complete pdeforge dataset (no {MARKER!r} attribute); "
             "delete it to start over"
         )
-    try:
-        return Layout(
-            inputs={name: root[f"inputs/{name}"] for name in attrs["input_names"]},
-            solution=root["solution"],
-            params={name: root[f"params/{name}"] for name in attrs["param_names"]},
-            stats={name: root[f"stats/{name}"] for name in STATS},
-            source_index=root["source_index"],
-            status=root["status"],
-        )
-    except KeyError as exc:
-        raise StorageError(f"{url} has a corrupt layout: {exc.args[0]} is missing") from exc
+
+
+def collect_layout(root: zarr.Group, attrs: Mapping[str, Any], url: str) -> Layout:
+    """The arrays the attrs name, unchecked (a growth in progress has mixed lengths)."""
+    require_marker(attrs, url)
+
+    def array(path: str) -> CheckedArray:
+        try:
+            found = root[path]
+        except KeyError:
+            raise DamagedMetadata(url, path, "missing") from None
+        except Exception as exc:  # noqa: BLE001 - a cut-short or garbled zarr.json
+            raise DamagedMetadata(url, path, f"damaged ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(found, zarr.Array):
+            raise DamagedMetadata(url, path, "a group, not an array")
+        return CheckedArray(found, url, path)
+
+    return Layout(
+        inputs={name: array(f"inputs/{name}") for name in attrs["input_names"]},
+        solution=array("solution"),
+        params={name: array(f"params/{name}") for name in attrs["param_names"]},
+        stats={name: array(f"stats/{name}") for name in STATS},
+        source_index=array("source_index"),
+        status=array("status"),
+    )
 
 
 def _check_consistent(layout: Layout, attrs: Mapping[str, Any], url: str) -> None:
@@ -138,13 +168,13 @@ def _check_consistent(layout: Layout, attrs: Mapping[str, Any], url: str) -> Non
     grid_shape = (layout.n, *layout.grid)
     for name, array in all_arrays(layout):
         shape = grid_shape if array.ndim > 1 else (layout.n,)
-        if not isinstance(array, zarr.Array) or array.shape != shape:
+        if array.shape != shape:
             raise StorageError(f"{url} has a corrupt layout: {name} should have shape {shape}")
         if array.chunks[0] != layout.chunk:
             raise StorageError(f"{url} has a corrupt layout: {name} is chunked unlike status")
 
 
-def all_arrays(layout: Layout) -> list[tuple[str, zarr.Array]]:
+def all_arrays(layout: Layout) -> list[tuple[str, CheckedArray]]:
     return [
         *((f"inputs/{k}", a) for k, a in layout.inputs.items()),
         ("solution", layout.solution),

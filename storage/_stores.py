@@ -11,6 +11,7 @@ import zarr
 import zarr.errors
 from zarr.storage import FsspecStore, LocalStore
 
+from ._checked import DamagedMetadata
 from ._errors import StorageError
 
 
@@ -25,6 +26,11 @@ def _store(url: str, *, read_only: bool) -> zarr.abc.store.Store:
     return LocalStore(url, read_only=read_only)
 
 
+def writable_store(url: str) -> zarr.abc.store.Store:
+    """The store at ``url`` opened for writing keys directly (metadata repair)."""
+    return _store(url, read_only=False)
+
+
 def open_root(url: str, mode: str) -> zarr.Group:
     """Open the existing root group; a missing or non-group store becomes a StorageError."""
     if mode not in ("r", "r+"):
@@ -33,6 +39,8 @@ def open_root(url: str, mode: str) -> zarr.Group:
         root = zarr.open_group(_store(url, read_only=True), mode="r", zarr_format=3)
     except (FileNotFoundError, zarr.errors.BaseZarrError) as exc:
         raise StorageError(f"no pdeforge dataset at {url}") from exc
+    except ValueError as exc:  # a cut-short or garbled zarr.json (a JSON error)
+        raise DamagedMetadata(url, "", f"damaged ({type(exc).__name__}: {exc})") from exc
     if mode == "r":
         return root
     return zarr.open_group(_store(url, read_only=False), mode="r+", zarr_format=3)

@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+import pytest
+
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdeforge-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -29,3 +31,24 @@ def pytest_unconfigure(config) -> None:
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     session.config._pdeforge_exitstatus = int(exitstatus)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """``full_disk(prefix)`` makes every write of a store key under ``prefix`` fail as a full
+    disk does (ENOSPC); ``full_disk(None)`` frees the space again."""
+    import errno
+
+    from zarr.storage import LocalStore
+
+    real_set = LocalStore.set
+
+    def fill(prefix: str | None) -> None:
+        async def set_(self, key, value, *args, **kwargs):
+            if prefix is not None and key.startswith(prefix):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return await real_set(self, key, value, *args, **kwargs)
+
+        monkeypatch.setattr(LocalStore, "set", set_ if prefix is not None else real_set)
+
+    return fill
