@@ -134,7 +134,7 @@ def verify(
         help="also recompute each done sample's TRUE residual and inputs")] = False,
 ) -> None:
     """Read every chunk and check the metadata; exit 0 clean, 1 damaged (see docs/integrity.md)."""
-    from .verify import run_verify
+    from .repair import run_verify
 
     raise typer.Exit(run_verify(store, repair=repair, residuals=residuals, echo=typer.echo))
 

@@ -10,6 +10,7 @@ samples: the next repair (or a ``generate`` resume) solves them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from .runners import runner_label, task_runner_for
 from .spec import GenerateSpec
 from .verify import intact, store_spec, verify
 
-__all__ = ["recover_order", "regenerate", "repair_store"]
+__all__ = ["recover_order", "regenerate", "repair_store", "run_verify"]
 
 
 @flow(name="pdeforge-repair", log_prints=False)
@@ -93,3 +94,21 @@ def repair_store(url: str, residuals: bool = False
                 regenerate.with_options(task_runner=task_runner_for(spec))(spec, runs)
             storage.finish_repair(url)
         return before, actions, verify(url, residuals)
+
+
+def run_verify(url: str, *, repair: bool, residuals: bool,
+               echo: Callable[[str], None] = print) -> int:
+    """What `pdeforge verify` prints and its exit code: 0 clean, 1 damaged."""
+    if not repair:
+        report = verify(url, residuals)
+        echo("\n".join(report.lines()))
+        if not report.clean:
+            echo(f"to regenerate the damaged samples: pdeforge verify --repair {url}")
+        return 0 if report.clean else 1
+    before, actions, after = repair_store(url, residuals)
+    echo("\n".join(before.lines()))
+    echo(f"repair: {len(actions['metadata'])} metadata files rebuilt, "
+         f"{len(actions['chunks'])} chunks rewritten, {actions['regenerated']} samples "
+         "regenerated; checked again:")
+    echo("\n".join(after.lines()))
+    return 0 if after.clean else 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -18,7 +17,7 @@ import storage
 
 from .spec import GenerateSpec
 
-__all__ = ["check_samples", "intact", "residual_bound", "run_verify", "store_spec", "verify"]
+__all__ = ["check_samples", "intact", "residual_bound", "store_spec", "verify"]
 
 
 def verify(url: str, residuals: bool = False) -> storage.VerifyReport:
@@ -132,23 +131,3 @@ def _inputs_differ(system, inputs: dict[str, np.ndarray], params: dict[str, floa
             return True
     return any(name in system.params and not float(value) == float(system.params[name])
                for name, value in params.items())
-
-
-def run_verify(url: str, *, repair: bool, residuals: bool,
-               echo: Callable[[str], None] = print) -> int:
-    """What `pdeforge verify` prints and its exit code: 0 clean, 1 damaged."""
-    if not repair:
-        report = verify(url, residuals)
-        echo("\n".join(report.lines()))
-        if not report.clean:
-            echo(f"to regenerate the damaged samples: pdeforge verify --repair {url}")
-        return 0 if report.clean else 1
-    from .repair import repair_store
-
-    before, actions, after = repair_store(url, residuals)
-    echo("\n".join(before.lines()))
-    echo(f"repair: {len(actions['metadata'])} metadata files rebuilt, "
-         f"{len(actions['chunks'])} chunks rewritten, {actions['regenerated']} samples "
-         "regenerated; checked again:")
-    echo("\n".join(after.lines()))
-    return 0 if after.clean else 1
