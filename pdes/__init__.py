@@ -8,7 +8,16 @@ from ._random_fields import (
     gaussian_random_field,
     sine_series,
 )
-from ._registry import FAMILIES, get
+from ._registry import (
+    ENTRY_POINTS,
+    FAMILIES,
+    available,
+    family_path,
+    family_version,
+    get,
+    register,
+    resolve,
+)
 from ._stencils import (
     Stencil,
     diffusion_faces,
@@ -18,7 +27,18 @@ from ._stencils import (
     stencil_matrix,
 )
 from ._system import LinearSystem
-from .families import Darcy, Family, Heat, Helmholtz, Obstacles, Poisson
+from .families import (
+    TERMS,
+    ConvectionDiffusion,
+    Darcy,
+    Family,
+    Heat,
+    Helmholtz,
+    Obstacles,
+    Poisson,
+    StencilFamily,
+    SystemFamily,
+)
 
 
 def __getattr__(name: str) -> object:
@@ -32,7 +52,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ENTRY_POINTS",
     "FAMILIES",
+    "TERMS",
+    "ConvectionDiffusion",
     "Darcy",
     "Family",
     "Grid",
@@ -43,16 +66,23 @@ __all__ = [
     "PDEError",
     "Poisson",
     "Stencil",
+    "StencilFamily",
     "SystemBatch",
+    "SystemFamily",
+    "available",
     "chebyshev_series",
     "decaying_coefficients",
     "diffusion_faces",
     "diffusion_matrix",
     "dirichlet_rhs",
+    "family_path",
+    "family_version",
     "gaussian_random_field",
     "get",
     "laplacian",
     "make_grid",
+    "register",
+    "resolve",
     "sine_series",
     "stencil_matrix",
 ]
