@@ -28,6 +28,7 @@ __all__ = [
     "ENTRY_POINTS",
     "FAMILIES",
     "available",
+    "family_help",
     "family_path",
     "family_version",
     "get",
@@ -120,3 +121,8 @@ for _builtin in (Darcy, Poisson, Helmholtz, Heat, Obstacles, ConvectionDiffusion
     register(_builtin)
 # the built-in stencil-level families (every lane engine applies to them)
 FAMILIES: tuple[str, ...] = ("darcy", "poisson", "helmholtz", "heat", "obstacles")
+
+
+def family_help() -> str:
+    """The families for a CLI help text (entry points listed by name, none imported)."""
+    return f"{', '.join(available())}, or package.module:ClassName"

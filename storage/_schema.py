@@ -20,7 +20,9 @@ from ._errors import InterruptedGrowth, StorageError
 PENDING, DONE, FAILED = 0, 1, 2
 MARKER = "pdeforge_version"  # written last at creation: its absence means an unfinished store
 GROWING = "growing_to"  # present only while a dataset grows along sample (see grow_dataset)
-IDENTITY_KEYS = ("family", "grid", "seed", "n", "family_options")
+# family_path/family_version/inputs_dtype: absent from stores made before they were recorded
+IDENTITY_KEYS = ("family", "family_path", "family_version", "grid", "seed", "n",
+                 "family_options", "inputs_dtype")
 STATS = {"iterations": "int32", "residual": "float64", "seconds": "float64"}
 GRID_DIMS = ("x", "y", "z")
 SAMPLE = "sample"
@@ -73,6 +75,7 @@ def create_layout(
     chunk: int,
     source_index: np.ndarray,
     solution_dtype: str,
+    inputs_dtype: str = "float32",
 ) -> None:
     """Create every array (nothing written but source_index) in an empty root group."""
     grid_dims = (SAMPLE, *GRID_DIMS[: len(grid)])
@@ -92,7 +95,7 @@ def create_layout(
     for group in ("inputs", "params", "stats"):
         root.create_group(group)
     for field in fields:
-        add(f"inputs/{field}", "float32", np.nan, grid_dims)
+        add(f"inputs/{field}", inputs_dtype, np.nan, grid_dims)
     add("solution", solution_dtype, np.nan, grid_dims)
     for name in params:
         add(f"params/{name}", "float64", np.nan, (SAMPLE,))
@@ -174,6 +177,7 @@ def identity_difference(
     chunk: int,
     solution_dtype: str,
     source_index: np.ndarray,
+    inputs_dtype: str = "float32",
 ) -> str | None:
     """Describe the first way a stored dataset differs from the requested one, or None."""
     difference = attrs_difference(stored_attrs, requested_attrs)
@@ -183,6 +187,9 @@ def identity_difference(
         return f"chunk {layout.chunk}, not {chunk}"
     if layout.solution.dtype != np.dtype(solution_dtype):
         return f"solution dtype {str(layout.solution.dtype)!r}, not {solution_dtype!r}"
+    for name, array in layout.inputs.items():
+        if array.dtype != np.dtype(inputs_dtype):
+            return f"inputs dtype {str(array.dtype)!r} ({name}), not {inputs_dtype!r}"
     if not np.array_equal(layout.source_index[:], source_index):
         return "another sample order (source_index differs)"
     return None

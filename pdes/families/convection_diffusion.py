@@ -35,6 +35,7 @@ class ConvectionDiffusion(SystemFamily):
     """
 
     name = "convection-diffusion"
+    version = "1"  # bumped when its samples change: a store resumes only its own
     field_names = ("coefficient", "stream")
     param_names = ("angle",)
     defaults: ClassVar[dict[str, Any]] = {

@@ -50,6 +50,7 @@ class Heat(StencilFamily):
     """
 
     name = "heat"
+    version = "1"  # bumped when its samples change: a store resumes only its own
     defaults: ClassVar[dict[str, Any]] = {
         "dt": 1e-3,
         "kappa": "schedule",

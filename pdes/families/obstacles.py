@@ -44,6 +44,7 @@ class Obstacles(StencilFamily):
     """
 
     name = "obstacles"
+    version = "1"  # bumped when its samples change: a store resumes only its own
     field_names = ("mask", "divergence")
     defaults: ClassVar[dict[str, Any]] = {
         "solids": "discs",
