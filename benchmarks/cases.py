@@ -63,6 +63,9 @@ CASES: dict[str, Case] = {c.name: c for c in (
          suites=("surrogate",), kind="surrogate"),
     Case("surrogate-variants", "darcy", (64, 64), 1000, 1e-8, {"coefficient": "threshold"},
          suites=("surrogate-variants",), kind="surrogate-variants"),
+    # T9: a nonsymmetric general-level family; run with --suite full for skr's pieces
+    Case("convection-diffusion-128", "convection-diffusion", (128, 128), 200, 1e-8,
+         {"peclet": 100.0}),
 )}
 
 
@@ -88,6 +91,8 @@ def petsc_solvers(symmetric: bool, definite: bool) -> list[tuple[str, dict[str, 
         rows += [("petsc:cg+none", {}), ("petsc:cg+icc", {}), ("petsc:cg+gamg", {})]
     if symmetric:
         rows.append(("petsc:minres+none", {}))
+    else:
+        rows.append(("petsc:gmres+asm", {"petsc_options": GMRES40}))
     rows.append(("petsc:lu", {}))
     if symmetric and definite:
         rows.append(("petsc:cholesky", {}))

@@ -53,6 +53,7 @@ class GenerateSpec:
             raise SpecError(f"--inputs-dtype must be float32 or float64, got "
                             f"{self.inputs_dtype!r}")
         self._resolve_family()  # unknown family, bad grid or family option -> PDEError
+        self.sample_check()
         # unknown solver or option, or a model for another family -> SolverError
         self.solver_object().check_problem(self.family, tuple(self.grid))
         if self.fallback:
@@ -80,7 +81,6 @@ class GenerateSpec:
                 return
             if _plain(stored.options()) == resolved:
                 self.family_options = attrs["family_options"]
-        self.sample_check()
 
     def sample_check(self) -> None:
         """Assemble the first sample: a plugin's wrong shape, NaN/Inf, non-positive
@@ -149,7 +149,9 @@ class GenerateSpec:
         """The attrs that make a store this spec's store (resume only into a matching one)."""
         import pdes
 
-        cls = pdes.resolve(self.family_path or self.family)
+        if self.family_path is None:  # not validated yet (a schedule sizing its next run)
+            self._resolve_family()
+        cls = pdes.resolve(self.family_path)
         return {"family": self.family, "family_path": pdes.family_path(cls),
                 "family_version": pdes.family_version(cls), "grid": list(self.grid),
                 "seed": self.seed, "n": self.n, "family_options": self.family_options,

@@ -63,6 +63,11 @@ class Family(ABC):
         return self._grid.spacing
 
     @property
+    def coordinates(self) -> tuple[np.ndarray, ...]:
+        """Node coordinates: one array of the grid's shape per axis (``indexing="ij"``)."""
+        return self._grid.coordinates
+
+    @property
     @abstractmethod
     def field_names(self) -> tuple[str, ...]:
         """Input fields stored with each sample (the surrogate's inputs)."""

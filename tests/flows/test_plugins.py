@@ -1,0 +1,135 @@
+"""Plugin families through the pipeline: the examples/ package installed (entry point by
+name), a general-level family by import path on a LocalCluster, bad plugins refused."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pdes
+import storage
+from flows.spec import GenerateSpec
+
+HERE = Path(__file__).parent
+EXAMPLE = HERE.parents[1] / "examples" / "reaction-plugin"
+EXE = Path(sys.executable).with_name("pdeforge")
+
+
+@pytest.fixture(scope="module")
+def plugin_env(cli_env, tmp_path_factory):
+    """The example package pip-installed into a temporary target (the shared environment
+    stays as it is), found through PYTHONPATH; ``plugin_families`` importable too."""
+    root = tmp_path_factory.mktemp("plugin")
+    source, target = root / "src", root / "site"
+    shutil.copytree(EXAMPLE, source)  # the build leaves its files beside the sources
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(source)],
+                   check=True, capture_output=True, timeout=300)
+    path = [str(target), str(HERE), cli_env.get("PYTHONPATH", "")]
+    return {**cli_env, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+
+
+def _cli(env, *args):
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def test_installed_plugin_runs_generate_info_train_evaluate(plugin_env, tmp_path):
+    help_text = _cli(plugin_env, "generate", "--help")
+    assert "reaction-diffusion" in help_text.stdout
+    data, model = tmp_path / "rd.zarr", tmp_path / "model"
+    common = ["--family", "reaction-diffusion", "--grid", "12", "--seed", "1", "--chunk", "4",
+              "--solver", "skr", "--tol", "1e-9", "-o", "reaction=20", "--out", data]
+    p = _cli(plugin_env, "generate", *common, "--n", "8", "--inputs-dtype", "float64")
+    assert p.returncode == 0, p.stderr
+    p = _cli(plugin_env, "generate", *common, "--n", "12", "--extend",
+             "--inputs-dtype", "float64")
+    assert p.returncode == 0, p.stderr
+    ds = storage.open_dataset(str(data))
+    attrs = ds.attrs
+    assert attrs["family"] == "reaction-diffusion"
+    assert attrs["family_path"] == "pdeforge_reaction:ReactionDiffusion"
+    assert attrs["family_version"] == "0.1.0"
+    assert attrs["family_options"] == {"alpha": 2.5, "tau": 7.0, "reaction": 20, "modes": 3}
+    assert (ds.status[:] == storage.DONE).all() and ds.stats["residual"][:].max() <= 1e-9
+    assert ds.inputs["coefficient"].dtype == np.float64
+    info = _cli(plugin_env, "info", data)
+    assert info.returncode == 0 and "reaction-diffusion grid 12x12, n=12: 12 done" in info.stdout
+    p = _cli(plugin_env, "train", "--data", data, "--out", model, "--epochs", "1",
+             "--batch-size", "4", "-m", "n_modes=4", "-m", "hidden_channels=8", "--device", "cpu")
+    assert p.returncode == 0, p.stderr
+    p = _cli(plugin_env, "evaluate", "--model", model)
+    assert p.returncode == 0, p.stderr
+    assert json.loads((model / "metrics.json").read_text())["n_test"] >= 1
+
+
+def test_float64_inputs_reassemble_the_stored_systems_exactly(plugin_env, tmp_path,
+                                                              monkeypatch):
+    monkeypatch.syspath_prepend(plugin_env["PYTHONPATH"].split(os.pathsep)[0])
+    out = {}
+    for dtype in ("float32", "float64"):
+        out[dtype] = tmp_path / f"{dtype}.zarr"
+        p = _cli(plugin_env, "generate", "--family", "pdeforge_reaction:ReactionDiffusion",
+                 "--grid", "10", "--n", "3", "--solver", "petsc:lu", "--out", out[dtype],
+                 "--inputs-dtype", dtype)
+        assert p.returncode == 0, p.stderr
+    family = pdes.get("pdeforge_reaction:ReactionDiffusion", grid=10)
+    exact, rounded = (storage.open_dataset(str(out[d])) for d in ("float64", "float32"))
+    for position, index in enumerate(exact.source_index[:]):
+        sample = family.sample(int(index), 0)
+        for ds, equal in ((exact, True), (rounded, False)):
+            again = family.assemble(**{k: a[position] for k, a in ds.inputs.items()})
+            same = (np.array_equal(again.rhs, sample.rhs)
+                    and abs(again.matrix - sample.matrix).max() == 0)
+            assert same is equal
+
+
+def test_import_path_family_on_a_local_cluster(plugin_env, tmp_path):
+    """Dask worker processes import the family from the path the spec carries."""
+    out = tmp_path / "tilted.zarr"
+    p = _cli(plugin_env, "generate", "--family", "plugin_families:Tilted", "--grid", "10",
+             "--n", "6", "--chunk", "3", "--workers", "2", "--solver", "gcrodr", "--tol",
+             "1e-10", "--out", out)
+    assert p.returncode == 0, p.stderr
+    ds = storage.open_dataset(str(out))
+    assert ds.attrs["family_path"] == "plugin_families:Tilted"
+    assert ds.attrs["family_version"] == "2"
+    assert (ds.status[:] == storage.DONE).all() and ds.stats["residual"][:].max() <= 1e-10
+    assert sorted(ds.source_index[:].tolist()) == list(range(6))
+
+
+@pytest.mark.parametrize(("family", "match"), [
+    ("plugin_families:WrongShape", "shape"),
+    ("plugin_families:NotFinite", "NaN"),
+    ("plugin_families:NonPositive", "must be > 0"),
+    ("plugin_families:SizeMismatch", "rhs has 99 entries, the matrix 100 rows"),
+    ("plugin_families:NOT_A_FAMILY", "is not a PDE family"),
+    ("plugin_families:Nowhere", "cannot import family"),
+    ("no_such_package.families:Darcy", "cannot import family"),
+])
+def test_bad_plugins_are_refused_before_anything_is_stored(family, match, monkeypatch,
+                                                           tmp_path):
+    monkeypatch.syspath_prepend(str(HERE))
+    spec = GenerateSpec(family=family, grid=[10, 10], n=2, solver="petsc:lu",
+                        out=str(tmp_path / "x.zarr"))
+    with pytest.raises(pdes.PDEError, match=match) as info:
+        spec.validate()
+    assert "\n" not in str(info.value) and not (tmp_path / "x.zarr").exists()
+
+
+def test_bad_plugin_on_the_cli_leaves_the_store_untouched(plugin_env, tmp_path):
+    out = tmp_path / "kept.zarr"
+    p = _cli(plugin_env, "generate", "--family", "plugin_families:Tilted", "--grid", "10",
+             "--n", "2", "--solver", "petsc:lu", "--out", out)
+    assert p.returncode == 0, p.stderr
+    before = {f: f.read_bytes() for f in out.rglob("*") if f.is_file()}
+    p = _cli(plugin_env, "generate", "--family", "plugin_families:NotFinite", "--grid", "10",
+             "--n", "2", "--solver", "petsc:lu", "--out", out)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert "NaN" in p.stderr
+    assert {f: f.read_bytes() for f in out.rglob("*") if f.is_file()} == before
