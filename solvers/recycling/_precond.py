@@ -86,7 +86,8 @@ class PreconditionerPolicy:
     When a factor's first reuse costs more than its factorisation plus its exact solve
     (samples too unlike their sorted neighbours, as convection-diffusion's independent
     media and flow directions at 128^2), the next ``PROBE_AFTER`` systems are factorised
-    afresh (numeric-only with PETSc), then reuse is tried again.
+    afresh (numeric-only with PETSc), then reuse is tried again; each reuse that loses
+    again doubles that run.
 
     A bitwise identical matrix (fixed operator) reuses the factor unless ``window == 1``.
     """
@@ -107,6 +108,7 @@ class PreconditionerPolicy:
         self.diagonal_: torch.Tensor | None = None
         self.factorizations_ = 0
         self.fresh_left_ = 0  # systems still factorised afresh after a reuse that lost
+        self.fresh_run_ = PROBE_AFTER  # the next such run's length (doubles per loss)
         self.iterations_: list[int] = []
         self.seconds_: list[float] = []
 
@@ -157,7 +159,7 @@ class PreconditionerPolicy:
         if uses < 2:
             return False
         if uses == 2 and self.seconds_[1] > self.factor_.seconds + self.seconds_[0]:
-            self.fresh_left_ = PROBE_AFTER
+            self.fresh_left_, self.fresh_run_ = self.fresh_run_, 2 * self.fresh_run_
             return True
         average = (self.factor_.seconds + sum(self.seconds_)) / uses
         return self.seconds_[-1] > average
