@@ -27,8 +27,8 @@ __all__ = ["SolverRun", "ablation_runs", "run_case", "run_suite", "solver_runs"]
 log = logging.getLogger(__name__)
 # A solver that has not finished a case within this budget stops; its row says so.
 BUDGET_SECONDS = {"quick": 8.0, "full": 45.0, "gpu": 60.0}
-QUICK_PETSC = {"petsc:gmres+ilu", "petsc:gmres+asm", "petsc:cg+icc", "petsc:cg+gamg", "petsc:minres+none",
-               "petsc:lu", "petsc:cholesky"}
+QUICK_PETSC = {"petsc:gmres+ilu", "petsc:gmres+asm", "petsc:cg+icc", "petsc:cg+gamg",
+               "petsc:minres+none", "petsc:lu", "petsc:cholesky"}
 GPU_PETSC = {"petsc:cg+gamg", "petsc:lu"}  # the CPU references of the gpu suite
 
 

@@ -125,7 +125,7 @@ class Family(ABC):
             raise PDEError(f"{self.name}.assemble: {exc}") from None
         return self._assemble(**inputs)
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 - optional hook: a family without options
         """Validate ``self._options`` (the ``_number``/``_integer``/``_choice`` helpers)."""
 
     @abstractmethod

@@ -33,9 +33,10 @@ class StencilFamily(Family):
     grid's shape, ``param_names`` scalars) and, when they are not the terms themselves,
     ``terms(**inputs)`` mapping them to ``coefficient`` a (> 0), ``reaction`` c,
     ``forcing`` f and ``boundary`` (``boundary_field(g)``). pdeforge checks them (shape,
-    finite, a > 0; a term given to ``assemble`` but not stored is used, not stored), builds the ``Stencil`` (face values: the ``face_mean`` of a), the CSR
-    matrix, the batched lanes and the features. Symmetric; definite when c >= 0 (or as
-    the class's ``definite`` says).
+    finite, a > 0; a term given to ``assemble`` but not stored is used, not stored),
+    builds the ``Stencil`` (face values: the ``face_mean`` of a), the CSR matrix, the
+    batched lanes and the features. Symmetric; definite when c >= 0 (or as the class's
+    ``definite`` says).
     """
 
     field_names: ClassVar[tuple[str, ...]] = ("coefficient", "forcing")

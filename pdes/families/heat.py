@@ -40,7 +40,8 @@ def kappa_schedule(time: float) -> float:
 
 
 class Heat(StencilFamily):
-    """A stencil-level family with constant faces: (I + dt/2 kappa L) u+ = (I - dt/2 kappa L) u + dt f with L = -lap (SPD for kappa > 0).
+    """(I + dt/2 kappa L) u+ = (I - dt/2 kappa L) u + dt f with L = -lap (SPD for kappa > 0):
+    a stencil-level family with constant faces.
 
     ``kappa="schedule"``: kappa(t) at t = index * dt; ``"random"``: kappa ~ U(kappa_min,
     kappa_max) per sample. ``trajectory=True``: sample i starts from sample i-1's solution

@@ -32,7 +32,8 @@ FORCING_SCALE = 2 * np.pi**2  # makes the forcing's share of u as large as the b
 
 
 class Poisson(StencilFamily):
-    """A stencil-level family whose samples share one matrix OBJECT (multiple right-hand sides): treat it read-only.
+    """A stencil-level family whose samples share one matrix OBJECT (multiple right-hand
+    sides): treat it read-only.
 
     Forcing: a sine series with ``modes`` terms per axis. Dirichlet data g: a Chebyshev
     series on the closed cube, stored as the ``boundary`` field = sum over each node's
