@@ -97,3 +97,19 @@ def test_bad_plugins_are_refused_before_anything_is_stored(family, match, monkey
     with pytest.raises(pdes.PDEError, match=match) as info:
         spec.validate()
     assert "\n" not in str(info.value) and not (tmp_path / "x.zarr").exists()
+
+
+def test_a_store_from_before_resolved_options_still_resumes(tmp_path):
+    """Stores that recorded options as given ({}) and no family path resume; other options
+    are still refused."""
+    out = str(tmp_path / "old.zarr")
+    storage.create_dataset(out, n=4, grid=(8, 8), fields=("coefficient",), params=(), chunk=2,
+                           source_index=np.arange(4),
+                           attrs={"family": "darcy", "seed": 0, "family_options": {}})
+    spec = GenerateSpec(family="darcy", grid=[8, 8], n=4, solver="petsc:lu", out=out).validate()
+    assert spec.family_options == {} and spec.stored() == (4, 2)
+    assert spec.identity()["family_path"] == "pdes.families.darcy:Darcy"
+    other = GenerateSpec(family="darcy", grid=[8, 8], n=4, solver="petsc:lu", out=out,
+                         family_options={"tau": 5.0})
+    with pytest.raises(storage.StorageError, match="family_options"):
+        other.validate()
