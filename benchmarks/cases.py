@@ -67,6 +67,9 @@ CASES: dict[str, Case] = {c.name: c for c in (
     # issue 19: `pdeforge verify` read rate and --residuals samples/s; the CRC32C write cost
     Case("verify-darcy64", "darcy", (64, 64), 1000, 1e-8, suites=("integrity",),
          kind="integrity"),
+    # T9: a nonsymmetric general-level family; run with --suite full for skr's pieces
+    Case("convection-diffusion-128", "convection-diffusion", (128, 128), 200, 1e-8,
+         {"peclet": 100.0}),
 )}
 
 
@@ -92,6 +95,8 @@ def petsc_solvers(symmetric: bool, definite: bool) -> list[tuple[str, dict[str, 
         rows += [("petsc:cg+none", {}), ("petsc:cg+icc", {}), ("petsc:cg+gamg", {})]
     if symmetric:
         rows.append(("petsc:minres+none", {}))
+    else:
+        rows.append(("petsc:gmres+asm", {"petsc_options": GMRES40}))
     rows.append(("petsc:lu", {}))
     if symmetric and definite:
         rows.append(("petsc:cholesky", {}))

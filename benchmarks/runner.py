@@ -26,8 +26,8 @@ __all__ = ["KINDS", "ablation_runs", "run_case", "run_suite", "solver_runs"]
 
 # A solver that has not finished a case within this budget stops; its row says so.
 BUDGET_SECONDS = {"quick": 8.0, "full": 45.0, "gpu": 60.0}
-QUICK_PETSC = {"petsc:gmres+ilu", "petsc:cg+icc", "petsc:cg+gamg", "petsc:minres+none",
-               "petsc:lu", "petsc:cholesky"}
+QUICK_PETSC = {"petsc:gmres+ilu", "petsc:gmres+asm", "petsc:cg+icc", "petsc:cg+gamg",
+               "petsc:minres+none", "petsc:lu", "petsc:cholesky"}
 GPU_PETSC = {"petsc:cg+gamg", "petsc:lu"}  # the CPU references of the gpu suite
 # case kind -> "module:function(case, suite, out, only=...) -> rows", imported when needed
 KINDS = {
@@ -54,11 +54,13 @@ def solver_runs(case: Case, sample: pdes.LinearSystem, suite: str) -> list[Solve
         runs.append(SolverRun("gcrodr", "gcrodr"))
     if sample.symmetric and sample.definite:
         runs.append(SolverRun("rcg", "rcg", sorted_order=True))
-    runs.append(SolverRun("batched", "batched", sorted_order=True))
+    lanes = sample.stencil is not None  # a general-level family has no lanes
+    if lanes:
+        runs.append(SolverRun("batched", "batched", sorted_order=True))
     runs.append(SolverRun("skr", "skr", sorted_order=True))
     runs.append(SolverRun("skr[factor]", "skr", {"engine": "factor"}, sorted_order=True))
     if suite == "full":
-        runs += ablation_runs()
+        runs += [r for r in ablation_runs() if lanes or r.name != "batched"]
     return runs
 
 

@@ -47,6 +47,12 @@ def _parse_key_values(pairs: list[str], what: str) -> dict:
     return parsed
 
 
+def _family_help() -> str:
+    from pdes import family_help
+
+    return family_help()
+
+
 def _grid(value: str) -> list[int]:
     try:
         grid = [int(v) for v in value.lower().replace("x", ",").split(",") if v]
@@ -57,7 +63,7 @@ def _grid(value: str) -> list[int]:
 
 @app.command()
 def generate(
-    family: Annotated[str, typer.Option(help="darcy, poisson, helmholtz or heat")] = "darcy",
+    family: Annotated[str, typer.Option(help=_family_help())] = "darcy",
     grid: Annotated[str, typer.Option(help="unknowns per axis: 64 or 64x64 or 32x32x32")] = "64",
     n: Annotated[int, typer.Option(help="number of samples")] = 16,
     seed: Annotated[int, typer.Option(help="seed; sample i is reproducible from (seed, i)")] = 0,
@@ -78,6 +84,8 @@ def generate(
         help="grow a smaller store of the same spec to --n samples")] = False,
     fallback: Annotated[str, typer.Option(
         help="solver that redoes a sample missing --tol once (none: off)")] = "petsc:lu",
+    inputs_dtype: Annotated[str, typer.Option(
+        help="float32, or float64: stored inputs re-assemble the exact systems")] = "float32",
 ) -> None:
     """Generate N solved samples of a PDE family into a zarr store (resumes a partial one)."""
     from .spec import GenerateSpec
@@ -92,8 +100,8 @@ def generate(
                                                                   "--family-option"),
                         solver_options=solver_options, order=order, chunk=chunk,
                         workers=workers, dask_address=dask_address, device=device,
-                        extend=extend, fallback=None if fallback == "none" else fallback
-                        ).validate()
+                        extend=extend, fallback=None if fallback == "none" else fallback,
+                        inputs_dtype=inputs_dtype).validate()
     from .generate import run_generate  # Prefect loads only once the input is known good
 
     summary = run_generate(spec)
@@ -229,7 +237,8 @@ def train(
 
 @app.command("train-dcdm")
 def train_dcdm(
-    family: Annotated[str, typer.Option(help="the family the model serves")] = "obstacles",
+    family: Annotated[str, typer.Option(help=f"the family the model serves: {_family_help()}"
+                                        )] = "obstacles",
     grid: Annotated[str, typer.Option(help="training grid: 64 or 32x32x32")] = "64",
     out: Annotated[str, typer.Option(help="checkpoint (resumed)")] = "models/dcdm-obstacles64.pt",
     epochs: Annotated[int, typer.Option(help="epochs in all (a resumed run continues)")] = 30,
@@ -330,7 +339,7 @@ def serve(
     cron: Annotated[str | None, typer.Option(help="schedule, cron syntax")] = "0 2 * * *",
     interval: Annotated[float | None, typer.Option(help="schedule every N s (not cron)")] = None,
     grow: Annotated[int, typer.Option(help="each run adds N samples (0: finish --n)")] = 0,
-    family: Annotated[str, typer.Option()] = "darcy",
+    family: Annotated[str, typer.Option(help=_family_help())] = "darcy",
     grid: Annotated[str, typer.Option()] = "64",
     n: Annotated[int, typer.Option(help="samples of the first run")] = 1000,
     seed: Annotated[int, typer.Option()] = 0,

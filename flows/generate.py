@@ -179,7 +179,7 @@ def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
         dataset = storage.create_dataset(
             spec.out, n=spec.n, grid=tuple(spec.grid), fields=family.field_names,
             params=(*family.param_names, *solver.param_names), chunk=spec.chunk,
-            source_index=np.asarray(order), attrs=attrs)
+            source_index=np.asarray(order), attrs=attrs, inputs_dtype=spec.inputs_dtype)
         todo = pending_runs(dataset, spec)
         logger.info("%d of %d blocks to solve (%s, %d samples, solver %s)", len(todo),
                     len(task_blocks(spec.n, spec.chunk)), spec.family, spec.n, spec.solver)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 from dataclasses import asdict, dataclass, field
@@ -35,6 +36,8 @@ class GenerateSpec:
     device: str = "auto"
     extend: bool = False  # grow a smaller store of the same spec to n (new positions only)
     fallback: str | None = "petsc:lu"  # solves a sample again once when it misses tol
+    inputs_dtype: str = "float32"  # float64: stored inputs re-assemble the exact systems
+    family_path: str | None = None  # "module:Class" the family resolves to (set by validate)
 
     def validate(self) -> GenerateSpec:
         """Raise SpecError/PDEError/SolverError on the first bad input; fill in the chunk."""
@@ -46,7 +49,11 @@ class GenerateSpec:
             raise SpecError(f"--tol must be a positive number, got {self.tol}")
         if self.order not in ("greedy", "none", "hilbert"):
             raise SpecError(f"--order must be greedy, hilbert or none, got {self.order!r}")
-        self.family_object()  # unknown family, bad grid or family option -> PDEError
+        if self.inputs_dtype not in ("float32", "float64"):
+            raise SpecError(f"--inputs-dtype must be float32 or float64, got "
+                            f"{self.inputs_dtype!r}")
+        self._resolve_family()  # unknown family, bad grid or family option -> PDEError
+        self.sample_check()
         # unknown solver or option, or a model for another family -> SolverError
         self.solver_object().setup().check_problem(self.family, tuple(self.grid))
         if self.fallback:
@@ -55,6 +62,38 @@ class GenerateSpec:
             check_dask_address(self.dask_address)
         self._adopt_store()
         return self
+
+    def _resolve_family(self) -> None:
+        """Pin the family to its class's import path (what Dask workers import), its name,
+        and its options with every default written out (a store made with the same
+        options spelled otherwise, e.g. ``{}`` before defaults were recorded, keeps its)."""
+        import pdes
+
+        cls = pdes.resolve(self.family_path or self.family)
+        self.family, self.family_path = cls.name, pdes.family_path(cls)
+        resolved = _plain(self.family_object().options())
+        self.family_options = resolved
+        attrs = self._stored_attrs()
+        if attrs.get("family") == self.family and attrs.get("family_options") != resolved:
+            try:
+                stored = pdes.get(cls, grid=tuple(self.grid), **attrs["family_options"])
+            except (pdes.PDEError, TypeError):
+                return
+            if _plain(stored.options()) == resolved:
+                self.family_options = attrs["family_options"]
+
+    def sample_check(self) -> None:
+        """Assemble the first sample: a plugin's wrong shape, NaN/Inf, non-positive
+        coefficient or mismatched sizes is bad input before anything is stored."""
+        self.family_object().sample(0, self.seed)
+
+    def _stored_attrs(self) -> dict[str, Any]:
+        import storage
+
+        try:
+            return storage.open_dataset(self.out).attrs
+        except storage.StorageError:
+            return {}
 
     def _adopt_store(self) -> None:
         """Refuse a store of another identity or size (a smaller one only with ``extend``);
@@ -85,7 +124,8 @@ class GenerateSpec:
     def family_object(self):
         import pdes
 
-        return pdes.get(self.family, grid=tuple(self.grid), **self.family_options)
+        return pdes.get(self.family_path or self.family, grid=tuple(self.grid),
+                        **self.family_options)
 
     def solver_object(self):
         import solvers
@@ -106,11 +146,23 @@ class GenerateSpec:
 
     def identity(self) -> dict[str, Any]:
         """The attrs that make a store this spec's store (resume only into a matching one)."""
-        return {"family": self.family, "grid": list(self.grid), "seed": self.seed, "n": self.n,
-                "family_options": self.family_options}
+        import pdes
+
+        if self.family_path is None:  # not validated yet (a schedule sizing its next run)
+            self._resolve_family()
+        cls = pdes.resolve(self.family_path)
+        return {"family": self.family, "family_path": pdes.family_path(cls),
+                "family_version": pdes.family_version(cls), "grid": list(self.grid),
+                "seed": self.seed, "n": self.n, "family_options": self.family_options,
+                "inputs_dtype": self.inputs_dtype}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    """Options as the store's JSON attrs hold them (tuples -> lists)."""
+    return json.loads(json.dumps(options))
 
 
 def default_chunk(n: int, workers: int) -> int:

@@ -8,7 +8,17 @@ from ._random_fields import (
     gaussian_random_field,
     sine_series,
 )
-from ._registry import FAMILIES, get
+from ._registry import (
+    ENTRY_POINTS,
+    FAMILIES,
+    available,
+    family_help,
+    family_path,
+    family_version,
+    get,
+    register,
+    resolve,
+)
 from ._stencils import (
     Stencil,
     diffusion_faces,
@@ -18,7 +28,18 @@ from ._stencils import (
     stencil_matrix,
 )
 from ._system import LinearSystem
-from .families import Darcy, Family, Heat, Helmholtz, Obstacles, Poisson
+from .families import (
+    TERMS,
+    ConvectionDiffusion,
+    Darcy,
+    Family,
+    Heat,
+    Helmholtz,
+    Obstacles,
+    Poisson,
+    StencilFamily,
+    SystemFamily,
+)
 
 
 def __getattr__(name: str) -> object:
@@ -36,7 +57,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ENTRY_POINTS",
     "FAMILIES",
+    "TERMS",
+    "ConvectionDiffusion",
     "Darcy",
     "Family",
     "Grid",
@@ -47,16 +71,24 @@ __all__ = [
     "PDEError",
     "Poisson",
     "Stencil",
+    "StencilFamily",
     "SystemBatch",
+    "SystemFamily",
+    "available",
+    "family_help",
     "chebyshev_series",
     "decaying_coefficients",
     "diffusion_faces",
     "diffusion_matrix",
     "dirichlet_rhs",
+    "family_path",
+    "family_version",
     "gaussian_random_field",
     "get",
     "laplacian",
     "make_grid",
+    "register",
+    "resolve",
     "resolve_device",
     "sine_series",
     "stencil_matrix",

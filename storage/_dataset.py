@@ -296,6 +296,7 @@ def create_dataset(
     attrs: Mapping[str, Any],
     solution_dtype: str = "float32",
     checksums: bool = True,
+    inputs_dtype: str = "float32",
 ) -> Dataset:
     """Create the dataset, or reopen it for resume if it exists with the same identity.
 
@@ -303,11 +304,12 @@ def create_dataset(
     layout of stores made before they existed, for tests and the bench).
 
     An existing store made for another identity (attrs family, grid, seed, n,
-    family_options; the fields, params, chunk, solution dtype, source_index) raises a
+    family_options; the fields, params, chunk, solution and inputs dtypes, source_index) raises a
     StorageError naming the difference and is left untouched.
     """
     source_index = np.asarray(source_index)
-    _check_arguments(n, grid, fields, params, chunk, source_index, solution_dtype)
+    _check_arguments(n, grid, fields, params, chunk, source_index,
+                     (solution_dtype, inputs_dtype))
     requested = _full_attrs(attrs, n=n, grid=grid, fields=fields, params=params)
     try:
         root = open_root(url, "r+")
@@ -322,6 +324,7 @@ def create_dataset(
             chunk=chunk,
             solution_dtype=solution_dtype,
             source_index=source_index,
+            inputs_dtype=inputs_dtype,
         )
         if difference:
             raise StorageError(f"store {url} was made for {difference}")
@@ -337,6 +340,7 @@ def create_dataset(
         source_index=source_index,
         solution_dtype=solution_dtype,
         checksums=checksums,
+        inputs_dtype=inputs_dtype,
     )
     # a second copy of the identity, from which a damaged root zarr.json is rebuilt
     root["status"].attrs[BACKUP] = {**requested, "solution_dtype": solution_dtype}
@@ -351,7 +355,7 @@ def _check_arguments(
     params: Sequence[str],
     chunk: int,
     source_index: np.ndarray,
-    solution_dtype: str,
+    dtypes: tuple[str, ...],
 ) -> None:
     if n < 1 or chunk < 1:
         raise ValueError(f"n and chunk must be positive, not {n} and {chunk}")
@@ -365,8 +369,10 @@ def _check_arguments(
             f"source_index must be {n} integers, not {source_index.dtype} "
             f"of shape {source_index.shape}"
         )
-    if np.dtype(solution_dtype) not in (np.float32, np.float64):
-        raise ValueError(f"solution_dtype must be float32 or float64, not {solution_dtype!r}")
+    for dtype in dtypes:
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"solution and inputs dtypes must be float32 or float64, not "
+                             f"{dtype!r}")
 
 
 def _full_attrs(

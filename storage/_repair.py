@@ -50,7 +50,8 @@ def rebuild_metadata(url: str, report: VerifyReport) -> list[str]:
         "solution_dtype", "float32")
     chunk = readable[0].chunks[0] if readable else int(attrs["chunk"])
     checksums = any(has_checksums(a) for a in readable) or not readable
-    schema = array_schema(attrs["input_names"], attrs["param_names"], dtype)
+    schema = array_schema(attrs["input_names"], attrs["param_names"], dtype,
+                          attrs.get("inputs_dtype") or "float32")
     for group in GROUPS:
         template.create_group(group)
     for path in broken:

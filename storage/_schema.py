@@ -22,7 +22,9 @@ PENDING, DONE, FAILED = 0, 1, 2
 MARKER = "pdeforge_version"  # written last at creation: its absence means an unfinished store
 BACKUP = "pdeforge_identity"  # status's attrs: the creation attrs, to rebuild the root's
 GROWING = "growing_to"  # present only while a dataset grows along sample (see grow_dataset)
-IDENTITY_KEYS = ("family", "grid", "seed", "n", "family_options")
+# family_path/family_version/inputs_dtype: absent from stores made before they were recorded
+IDENTITY_KEYS = ("family", "family_path", "family_version", "grid", "seed", "n",
+                 "family_options", "inputs_dtype")
 STATS = {"iterations": "int32", "residual": "float64", "seconds": "float64"}
 GRID_DIMS = ("x", "y", "z")
 SAMPLE = "sample"
@@ -66,11 +68,11 @@ class Layout:
         return self.status.chunks[0]
 
 
-def array_schema(fields: Sequence[str], params: Sequence[str], solution_dtype: str
-                 ) -> dict[str, tuple[str, float | int, bool]]:
+def array_schema(fields: Sequence[str], params: Sequence[str], solution_dtype: str,
+                 inputs_dtype: str = "float32") -> dict[str, tuple[str, float | int, bool]]:
     """Every array's path -> (dtype, fill value, whether it spans the grid)."""
     return {
-        **{f"inputs/{field}": ("float32", np.nan, True) for field in fields},
+        **{f"inputs/{field}": (inputs_dtype, np.nan, True) for field in fields},
         "solution": (solution_dtype, np.nan, True),
         **{f"params/{name}": ("float64", np.nan, False) for name in params},
         **{f"stats/{name}": (dtype, -1 if dtype == "int32" else np.nan, False)
@@ -107,12 +109,13 @@ def create_layout(
     source_index: np.ndarray,
     solution_dtype: str,
     checksums: bool = True,
+    inputs_dtype: str = "float32",
 ) -> None:
     """Create every array (nothing written but source_index) in an empty root group;
     ``checksums=False`` makes the layout of stores written before checksums existed."""
     for group in ("inputs", "params", "stats"):
         root.create_group(group)
-    for path, kind in array_schema(fields, params, solution_dtype).items():
+    for path, kind in array_schema(fields, params, solution_dtype, inputs_dtype).items():
         array = add_array(root, path, kind, n=n, grid=grid, chunk=chunk, checksums=checksums)
         if path == "source_index":
             array[:] = source_index
@@ -204,6 +207,7 @@ def identity_difference(
     chunk: int,
     solution_dtype: str,
     source_index: np.ndarray,
+    inputs_dtype: str = "float32",
 ) -> str | None:
     """Describe the first way a stored dataset differs from the requested one, or None."""
     difference = attrs_difference(stored_attrs, requested_attrs)
@@ -213,6 +217,9 @@ def identity_difference(
         return f"chunk {layout.chunk}, not {chunk}"
     if layout.solution.dtype != np.dtype(solution_dtype):
         return f"solution dtype {str(layout.solution.dtype)!r}, not {solution_dtype!r}"
+    for name, array in layout.inputs.items():
+        if array.dtype != np.dtype(inputs_dtype):
+            return f"inputs dtype {str(array.dtype)!r} ({name}), not {inputs_dtype!r}"
     if not np.array_equal(layout.source_index[:], source_index):
         return "another sample order (source_index differs)"
     return None

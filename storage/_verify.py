@@ -169,7 +169,7 @@ def _open_arrays(root: zarr.Group, attrs: dict[str, Any], url: str, report: Veri
     """Each array of the schema whose metadata reads and matches; findings for the rest."""
     arrays: dict[str, CheckedArray] = {}
     schema = array_schema(attrs.get("input_names", []), attrs.get("param_names", []),
-                          "float32")
+                          "float32", attrs.get("inputs_dtype") or "float32")
     for group in GROUPS:
         try:
             root[group]

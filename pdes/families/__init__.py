@@ -1,10 +1,24 @@
-"""The PDE families; ``pdes.get`` is the way in."""
+"""The PDE families that ship with pdeforge, written on the public levels; ``pdes.get``
+is the way in."""
 
 from ._base import Family
+from ._levels import TERMS, StencilFamily, SystemFamily
+from .convection_diffusion import ConvectionDiffusion
 from .darcy import Darcy
 from .heat import Heat
 from .helmholtz import Helmholtz
 from .obstacles import Obstacles
 from .poisson import Poisson
 
-__all__ = ["Darcy", "Family", "Heat", "Helmholtz", "Obstacles", "Poisson"]
+__all__ = [
+    "TERMS",
+    "ConvectionDiffusion",
+    "Darcy",
+    "Family",
+    "Heat",
+    "Helmholtz",
+    "Obstacles",
+    "Poisson",
+    "StencilFamily",
+    "SystemFamily",
+]

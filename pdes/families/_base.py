@@ -10,9 +10,11 @@ from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._errors import PDEError
-from .._grid import make_grid
+from .._features import low_mode_features
+from .._grid import as_field, make_grid
 from .._system import LinearSystem
 
 if TYPE_CHECKING:  # torch loads only when a batch is asked for
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # torch loads only when a batch is asked for
 
     from .._batch import SystemBatch
 
-__all__ = ["Family"]
+__all__ = ["Family", "finish_system", "finite_number"]
 
 DEFAULT_GRID = 64
 CPU_CHUNK = 1 << 19  # grid values per lane chunk on the CPU: ~4 MB tensors stay in cache
@@ -29,14 +31,17 @@ CPU_CHUNK = 1 << 19  # grid values per lane chunk on the CPU: ~4 MB tensors stay
 class Family(ABC):
     """A parametric PDE family on a grid: sample i -> LinearSystem, deterministic in (seed, i).
 
-    Subclasses declare ``name``, ``param_names``, ``defaults`` (the family options), and
-    implement ``_check`` (option validation), ``_draw`` (random inputs of sample i, cheap),
-    ``_assemble`` (inputs -> system) and ``_featurise`` (inputs -> ordering features).
+    The engine under both plugin levels (``StencilFamily``, ``SystemFamily``): subclasses
+    declare ``name``, ``field_names``, ``param_names``, ``defaults`` (the family options) and
+    ``version``, and implement ``check`` (option validation), ``draw`` (the random inputs
+    of sample i from its own generator, cheap), ``featurise`` (inputs -> ordering features)
+    and an assembly (``_assemble``, or ``assemble`` itself at the general level).
     """
 
     name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]] = ()
-    defaults: ClassVar[dict[str, Any]]
+    defaults: ClassVar[dict[str, Any]] = {}
+    version: ClassVar[str | None] = None  # None: the version of the distribution shipping it
 
     def __init__(self, grid: int | tuple[int, ...] = DEFAULT_GRID, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.defaults))
@@ -47,7 +52,7 @@ class Family(ABC):
             )
         self._grid = make_grid(grid)
         self._options = {**self.defaults, **options}
-        self._check()
+        self.check()
 
     @property
     def grid(self) -> tuple[int, ...]:
@@ -56,6 +61,11 @@ class Family(ABC):
     @property
     def spacing(self) -> tuple[float, ...]:
         return self._grid.spacing
+
+    @property
+    def coordinates(self) -> tuple[np.ndarray, ...]:
+        """Node coordinates: one array of the grid's shape per axis (``indexing="ij"``)."""
+        return self._grid.coordinates
 
     @property
     @abstractmethod
@@ -67,9 +77,11 @@ class Family(ABC):
         return dict(self._options)
 
     def sample(self, index: int, seed: int) -> LinearSystem:
-        """The system of sample ``index`` of the data set drawn with ``seed``."""
+        """The system of sample ``index`` of the data set drawn with ``seed`` (checked: a
+        plugin's wrong shape, NaN/Inf or mismatched sizes raise PDEError here)."""
         _check_identity(index, seed)
-        system = self.assemble(**self._draw(index, seed))
+        inputs = self._draw(index, seed)
+        system = finish_system(self, self.assemble(**inputs), inputs)
         system.index, system.seed = int(index), int(seed)
         return system
 
@@ -104,7 +116,7 @@ class Family(ABC):
     def features(self, index: int, seed: int) -> np.ndarray:
         """``sample(index, seed).features`` without assembling the matrix (used to sort all N)."""
         _check_identity(index, seed)
-        return self._featurise(self._draw(index, seed))
+        return self.featurise(self._draw(index, seed))
 
     def assemble(self, **inputs: Any) -> LinearSystem:
         """The system for explicit inputs (arrays of the grid's shape or scalars)."""
@@ -114,20 +126,28 @@ class Family(ABC):
             raise PDEError(f"{self.name}.assemble: {exc}") from None
         return self._assemble(**inputs)
 
+    def check(self) -> None:  # noqa: B027 - optional hook: a family without options
+        """Validate ``self._options`` (the ``_number``/``_integer``/``_choice`` helpers)."""
+
+    @abstractmethod
+    def draw(self, rng: np.random.Generator, index: int) -> dict[str, Any]:
+        """The random inputs of sample ``index``, drawn from ``rng`` only (seeded by (seed,
+        index)): every ``field_names`` array and ``param_names`` scalar."""
+
+    def featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+        """Ordering features of a sample's inputs: by default the lowest Fourier modes of
+        every stored field (of log a for a ``coefficient``), then the params."""
+        parts = [low_mode_features(np.log(inputs[name]) if name == "coefficient"
+                                   else np.asarray(inputs[name], dtype=np.float64))
+                 for name in self.field_names]
+        parts.append(np.array([float(inputs[name]) for name in self.param_names]))
+        return np.concatenate(parts)
+
+    def _draw(self, index: int, seed: int) -> dict[str, Any]:
+        return self.draw(self._rng(index, seed), index)
+
     def _rng(self, index: int, seed: int) -> np.random.Generator:
         return np.random.default_rng([seed, index])
-
-    @abstractmethod
-    def _check(self) -> None: ...
-
-    @abstractmethod
-    def _draw(self, index: int, seed: int) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def _assemble(self, **inputs: Any) -> LinearSystem: ...
-
-    @abstractmethod
-    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray: ...
 
     # option checks shared by the families ------------------------------------------------
     def _number(self, name: str, low: float = -math.inf, strict: bool = True) -> float:
@@ -162,3 +182,50 @@ def _check_identity(index: object, seed: object) -> None:
     for label, value in (("index", index), ("seed", seed)):
         if not isinstance(value, Integral) or isinstance(value, bool) or value < 0:
             raise PDEError(f"sample {label} must be an int >= 0, got {value!r}")
+
+
+def finish_system(family: Family, system: Any, inputs: dict[str, Any]) -> LinearSystem:
+    """``system`` checked against the family (a CSR matrix of the grid's size, a finite
+    rhs of that size) and completed: stored fields, params and features from ``inputs``
+    when the assembly left them out."""
+    label = f"{family.name} sample"
+    if not isinstance(system, LinearSystem):
+        raise PDEError(f"{label}: assemble must return a pdes.LinearSystem, got "
+                       f"{type(system).__name__}")
+    size = int(np.prod(family.grid))
+    if not sp.issparse(system.matrix) or system.matrix.shape != (size, size):
+        shape = getattr(system.matrix, "shape", None)
+        raise PDEError(f"{label}: matrix must be a sparse {size}x{size} matrix (grid "
+                       f"{family.grid}), got shape {shape}")
+    rhs = np.asarray(system.rhs, dtype=np.float64).reshape(-1)
+    if rhs.size != size:
+        raise PDEError(f"{label}: the rhs has {rhs.size} entries, the matrix {size} rows")
+    if not (np.all(np.isfinite(rhs)) and np.all(np.isfinite(system.matrix.data))):
+        raise PDEError(f"{label}: the matrix or the rhs contains NaN or inf")
+    if not isinstance(system.matrix, sp.csr_matrix):  # shared operators stay one object
+        system.matrix = sp.csr_matrix(system.matrix)
+    system.rhs, system.grid = rhs, family.grid
+    if not system.fields:
+        system.fields = {name: as_field(_required(inputs, name, label), family._grid, name)
+                         for name in family.field_names}
+    if not system.params:
+        system.params = {name: finite_number(_required(inputs, name, label),
+                                             f"{label}: param {name!r}")
+                         for name in family.param_names}
+    if system.features.size == 0:
+        system.features = np.asarray(family.featurise(inputs), dtype=np.float64)
+    return system
+
+
+def _required(inputs: dict[str, Any], name: str, label: str) -> Any:
+    if name not in inputs:
+        raise PDEError(f"{label}: draw returned no {name!r} (inputs: {', '.join(inputs)})")
+    return inputs[name]
+
+
+def finite_number(value: Any, what: str) -> float:
+    """``value`` as a float, or PDEError "<what> must be a finite number"."""
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise PDEError(f"{what} must be a finite number, got {value!r}")
+    return float(value)

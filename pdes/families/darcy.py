@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from .._errors import PDEError
 from .._features import low_mode_features
-from .._grid import as_field
 from .._random_fields import (
     decaying_coefficients,
     gaussian_random_field,
@@ -16,9 +14,8 @@ from .._random_fields import (
     sine_basis,
     sine_series,
 )
-from .._stencils import FACE_MEANS, Stencil, diffusion_faces, stencil_matrix
-from .._system import LinearSystem
-from ._base import Family
+from .._stencils import FACE_MEANS
+from ._levels import StencilFamily
 
 if TYPE_CHECKING:
     import torch
@@ -31,16 +28,17 @@ THRESHOLD_HIGH = 12.0  # FNO paper: a = 12 where GRF >= 0, else 3 (contrast 4)
 RANDOM_FORCING_MODES = 4
 
 
-class Darcy(Family):
+class Darcy(StencilFamily):
     """Medium a = exp(GRF(alpha, tau)) ("lognormal") or, by the GRF's sign ("threshold"),
     12 and 12 / ``contrast`` (12/3 by default; e.g. contrast=1e3 for high-contrast media).
 
     ``forcing`` is a constant or "random" (a smooth sine series, then stored as a field);
-    ``assemble(coefficient=a, forcing=f)`` accepts any forcing field.
-    Matrix SPD: finite volumes with ``face_mean`` face coefficients.
+    ``assemble(coefficient=a[, forcing=f])``. A stencil-level family: matrix SPD, finite
+    volumes with ``face_mean`` face coefficients.
     """
 
     name = "darcy"
+    version = "1"  # bumped when its samples change: a store resumes only its own
     defaults: ClassVar[dict[str, Any]] = {
         "coefficient": "lognormal",
         "alpha": 2.5,
@@ -55,10 +53,14 @@ class Darcy(Family):
         return ("coefficient", "forcing") if self._random_forcing else ("coefficient",)
 
     @property
+    def face_mean(self) -> str:
+        return self._options["face_mean"]
+
+    @property
     def _random_forcing(self) -> bool:
         return self._options["forcing"] == "random"
 
-    def _check(self) -> None:
+    def check(self) -> None:
         self._choice("coefficient", ("lognormal", "threshold"))
         self._choice("face_mean", tuple(FACE_MEANS))
         self._number("alpha", 0.0)
@@ -67,10 +69,7 @@ class Darcy(Family):
         if not self._random_forcing:
             self._number("forcing")
 
-    def _draw(self, index: int, seed: int) -> dict[str, Any]:
-        return self._draw_from(self._rng(index, seed))
-
-    def _draw_from(self, rng: np.random.Generator) -> dict[str, Any]:
+    def draw(self, rng: np.random.Generator, index: int) -> dict[str, Any]:
         """Random inputs in a fixed order (medium, then forcing) so subclasses can extend."""
         o = self._options
         grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"])
@@ -85,7 +84,7 @@ class Darcy(Family):
         return inputs
 
     def _raw_draws(self, rng: np.random.Generator, noise: np.ndarray) -> dict[str, Any]:
-        """``_draw_from``'s random numbers in its order, untransformed (the device path): the
+        """``draw``'s random numbers in its order, untransformed (the device path): the
         GRF's complex noise into ``noise`` (2, *grid), the others returned."""
         rng.standard_normal(out=noise)
         raw: dict[str, Any] = {}
@@ -134,25 +133,9 @@ class Darcy(Family):
             features=_batch.low_mode_features(a.log()),
         )
 
-    def _assemble(self, *, coefficient: Any, forcing: Any = None) -> LinearSystem:
-        system = self._medium_system(coefficient, forcing)
-        system.features = self._featurise(system.fields)
-        return system
+    def terms(self, **inputs: Any) -> dict[str, Any]:
+        return {"coefficient": inputs["coefficient"],
+                "forcing": inputs.get("forcing", self._options["forcing"])}
 
-    def _medium_system(self, coefficient: Any, forcing: Any) -> LinearSystem:
-        """-div(a grad u) = f without features (subclasses add their terms first)."""
-        a = as_field(coefficient, self._grid, "coefficient", positive=True)
-        if forcing is None and self._random_forcing:
-            raise PDEError(f"{self.name}.assemble: forcing is required when forcing='random'")
-        f = as_field(
-            self._options["forcing"] if forcing is None else forcing, self._grid, "forcing"
-        )
-        fields = {"coefficient": a, "forcing": f} if self._random_forcing else {"coefficient": a}
-        stencil = Stencil(diffusion_faces(self._grid, a, self._options["face_mean"]))
-        return LinearSystem(
-            matrix=stencil_matrix(stencil), rhs=f.ravel(), grid=self.grid, fields=fields,
-            stencil=stencil,
-        )
-
-    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+    def featurise(self, inputs: dict[str, Any]) -> np.ndarray:
         return low_mode_features(np.log(inputs["coefficient"]))

@@ -16,7 +16,8 @@ from .._random_fields import decaying_coefficients, sine_basis, sine_series
 from .._spectral import laplacian_eigenvalues, sine_transform
 from .._stencils import Stencil, diffusion_faces, laplacian, stencil_matrix
 from .._system import LinearSystem
-from ._base import DEFAULT_GRID, Family
+from ._base import DEFAULT_GRID
+from ._levels import StencilFamily
 
 if TYPE_CHECKING:
     import torch
@@ -38,8 +39,9 @@ def kappa_schedule(time: float) -> float:
     return max(0.1 * s, -10.0 * s, KAPPA_FLOOR)
 
 
-class Heat(Family):
-    """(I + dt/2 kappa L) u+ = (I - dt/2 kappa L) u + dt f with L = -lap (SPD for kappa > 0).
+class Heat(StencilFamily):
+    """(I + dt/2 kappa L) u+ = (I - dt/2 kappa L) u + dt f with L = -lap (SPD for kappa > 0):
+    a stencil-level family with constant faces.
 
     ``kappa="schedule"``: kappa(t) at t = index * dt; ``"random"``: kappa ~ U(kappa_min,
     kappa_max) per sample. ``trajectory=True``: sample i starts from sample i-1's solution
@@ -49,6 +51,7 @@ class Heat(Family):
     """
 
     name = "heat"
+    version = "1"  # bumped when its samples change: a store resumes only its own
     defaults: ClassVar[dict[str, Any]] = {
         "dt": 1e-3,
         "kappa": "schedule",
@@ -66,7 +69,7 @@ class Heat(Family):
         self._checkpoints: dict[tuple[int, int], np.ndarray] = {}  # (seed, step) -> DST coeffs
         self._latest: dict[int, tuple[int, np.ndarray]] = {}  # seed -> (step, DST coeffs)
 
-    def _check(self) -> None:
+    def check(self) -> None:
         self._number("dt", 0.0)
         self._number("forcing")
         self._integer("modes", 1)
@@ -86,25 +89,30 @@ class Heat(Family):
     def features(self, index: int, seed: int) -> np.ndarray:
         """[kappa, t] straight from the parameters: no trajectory stepping."""
         kappa, time, _ = self._parameters(index, seed)
-        return self._featurise({"kappa": kappa, "time": time})
+        return self.featurise({"kappa": kappa, "time": time})
 
     def _parameters(self, index: int, seed: int) -> tuple[float, float, np.random.Generator]:
         """kappa, t and the sample's generator, positioned after kappa's draw."""
         rng = self._rng(index, seed)
+        return *self._kappa_time(rng, index), rng
+
+    def _kappa_time(self, rng: np.random.Generator, index: int) -> tuple[float, float]:
         time = index * self._options["dt"]
         if self._options["kappa"] == "random":
-            kappa = rng.uniform(self._options["kappa_min"], self._options["kappa_max"])
-        else:
-            kappa = kappa_schedule(time)
-        return kappa, time, rng
+            return rng.uniform(self._options["kappa_min"], self._options["kappa_max"]), time
+        return kappa_schedule(time), time
+
+    def draw(self, rng: np.random.Generator, index: int) -> dict[str, Any]:
+        """A step from a random smooth state (every sample without ``trajectory``)."""
+        kappa, time = self._kappa_time(rng, index)
+        return {"initial": self._random_state(rng), "kappa": kappa, "time": time}
 
     def _draw(self, index: int, seed: int) -> dict[str, Any]:
-        kappa, time, rng = self._parameters(index, seed)
-        if self._options["trajectory"] and index > 0:
-            initial = self._state(index, seed)
-        else:
-            initial = self._random_state(rng)
-        return {"initial": initial, "kappa": kappa, "time": time}
+        """Along a trajectory, sample i > 0 starts from the state sample i - 1 reached."""
+        if not (self._options["trajectory"] and index > 0):
+            return super()._draw(index, seed)
+        kappa, time, _ = self._parameters(index, seed)
+        return {"initial": self._state(index, seed), "kappa": kappa, "time": time}
 
     def _random_state(self, rng: np.random.Generator) -> np.ndarray:
         c = decaying_coefficients(rng, self._options["modes"], len(self.grid), first=1)
@@ -194,10 +202,10 @@ class Heat(Family):
             grid=self.grid,
             fields={"initial": u},
             params=params,
-            features=self._featurise(params),
+            features=self.featurise(params),
         )
 
-    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+    def featurise(self, inputs: dict[str, Any]) -> np.ndarray:
         return np.array([inputs["kappa"], inputs["time"]], dtype=np.float64)
 
 

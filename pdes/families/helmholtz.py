@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from .._errors import PDEError
-from .._stencils import Stencil, stencil_matrix
-from .._system import LinearSystem
 from .darcy import Darcy
 
 if TYPE_CHECKING:
@@ -30,14 +28,15 @@ class Helmholtz(Darcy):
     name = "helmholtz"
     defaults: ClassVar[dict[str, Any]] = {**Darcy.defaults, "k_min": 5.0, "k_max": 15.0}
     param_names = ("wavenumber",)
+    definite = False
 
-    def _check(self) -> None:
-        super()._check()
+    def check(self) -> None:
+        super().check()
         k_min = self._number("k_min", 0.0, strict=False)
         self._number("k_max", k_min, strict=k_min == 0)  # > 0: features divide by it
 
-    def _draw_from(self, rng: np.random.Generator) -> dict[str, Any]:
-        inputs = super()._draw_from(rng)
+    def draw(self, rng: np.random.Generator, index: int) -> dict[str, Any]:
+        inputs = super().draw(rng, index)
         inputs["wavenumber"] = rng.uniform(self._options["k_min"], self._options["k_max"])
         return inputs
 
@@ -59,19 +58,12 @@ class Helmholtz(Darcy):
         batch.definite = False
         return batch
 
-    def _assemble(self, *, coefficient: Any, wavenumber: Any, forcing: Any = None) -> LinearSystem:
-        k = _wavenumber(wavenumber)
-        system = self._medium_system(coefficient, forcing)
-        system.stencil = Stencil(system.stencil.faces, reaction=-(k**2))
-        system.matrix = stencil_matrix(system.stencil)
-        system.params = {"wavenumber": k}
-        system.features = self._featurise({**system.fields, "wavenumber": k})
-        system.definite = False
-        return system
+    def terms(self, **inputs: Any) -> dict[str, Any]:
+        return {**super().terms(**inputs), "reaction": -(_wavenumber(inputs["wavenumber"]) ** 2)}
 
-    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+    def featurise(self, inputs: dict[str, Any]) -> np.ndarray:
         k = _wavenumber(inputs["wavenumber"])
-        return np.append(super()._featurise(inputs), k / self._options["k_max"])
+        return np.append(super().featurise(inputs), k / self._options["k_max"])
 
 
 def _wavenumber(value: Any) -> float:

@@ -22,7 +22,7 @@ from .._grid import Grid, as_field
 from .._random_fields import chebyshev_series, decaying_coefficients, gaussian_random_field
 from .._stencils import Stencil, stencil_matrix
 from .._system import LinearSystem
-from ._base import Family
+from ._levels import StencilFamily
 
 __all__ = ["Obstacles", "fill_pockets", "fluid_faces"]
 
@@ -31,7 +31,7 @@ MAX_FRACTION = 0.9
 MAX_SHAPES = 10_000  # discs/boxes drawn at most per sample (a tiny radius never loops forever)
 
 
-class Obstacles(Family):
+class Obstacles(StencilFamily):
     """Solids: random ``discs`` (balls), axis-aligned ``boxes`` or a thresholded GRF (``grf``,
     maze-like) covering about ``fraction`` of the cells before pockets are filled.
 
@@ -39,10 +39,12 @@ class Obstacles(Family):
     the GRF is GRF(``alpha``, ``tau``) above its (1 - fraction) quantile. The rhs is the
     finite-volume -div u* of a smooth random velocity u* (Chebyshev series with ``modes``
     terms per axis, zero through solid faces). Input fields: ``mask`` (1 solid, 0 fluid; the
-    filled one) and ``divergence`` (the rhs, 0 on solids).
+    filled one) and ``divergence`` (the rhs, 0 on solids). A stencil-level family whose
+    faces come from the mask (zero through solid faces), not from a coefficient's mean.
     """
 
     name = "obstacles"
+    version = "1"  # bumped when its samples change: a store resumes only its own
     field_names = ("mask", "divergence")
     defaults: ClassVar[dict[str, Any]] = {
         "solids": "discs",
@@ -53,7 +55,7 @@ class Obstacles(Family):
         "modes": 4,
     }
 
-    def _check(self) -> None:
+    def check(self) -> None:
         self._choice("solids", SOLIDS)
         fraction = self._number("fraction", 0.0, strict=False)
         if fraction >= MAX_FRACTION:
@@ -63,8 +65,7 @@ class Obstacles(Family):
         self._number("tau", 0.0)
         self._integer("modes", 1)
 
-    def _draw(self, index: int, seed: int) -> dict[str, Any]:
-        rng = self._rng(index, seed)
+    def draw(self, rng: np.random.Generator, index: int) -> dict[str, Any]:
         solid = self._solids(rng)
         d = len(self.grid)
         velocity = [decaying_coefficients(rng, self._options["modes"], d, first=0)
@@ -104,10 +105,10 @@ class Obstacles(Family):
         stencil = Stencil(fluid_faces(self._grid, ~solid), reaction=fields["mask"])
         return LinearSystem(
             matrix=stencil_matrix(stencil), rhs=rhs.ravel(), grid=self.grid, fields=fields,
-            features=self._featurise(fields), stencil=stencil,
+            features=self.featurise(fields), stencil=stencil,
         )
 
-    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+    def featurise(self, inputs: dict[str, Any]) -> np.ndarray:
         return low_mode_features(inputs["mask"])
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,9 +17,9 @@ from .._random_fields import (
     sine_basis,
     sine_series,
 )
-from .._stencils import Stencil, diffusion_faces, dirichlet_rhs, stencil_matrix
+from .._stencils import Stencil, diffusion_faces, stencil_matrix
 from .._system import LinearSystem
-from ._base import Family
+from ._levels import StencilFamily
 
 if TYPE_CHECKING:
     import torch
@@ -32,8 +31,9 @@ __all__ = ["Poisson"]
 FORCING_SCALE = 2 * np.pi**2  # makes the forcing's share of u as large as the boundary data's
 
 
-class Poisson(Family):
-    """Every sample shares one matrix OBJECT (multiple right-hand sides): treat it read-only.
+class Poisson(StencilFamily):
+    """A stencil-level family whose samples share one matrix OBJECT (multiple right-hand
+    sides): treat it read-only.
 
     Forcing: a sine series with ``modes`` terms per axis. Dirichlet data g: a Chebyshev
     series on the closed cube, stored as the ``boundary`` field = sum over each node's
@@ -42,10 +42,11 @@ class Poisson(Family):
     """
 
     name = "poisson"
+    version = "1"  # bumped when its samples change: a store resumes only its own
     defaults: ClassVar[dict[str, Any]] = {"modes": 4}
     field_names = ("forcing", "boundary")
 
-    def _check(self) -> None:
+    def check(self) -> None:
         self._integer("modes", 1)
 
     @cached_property
@@ -56,12 +57,7 @@ class Poisson(Family):
     def matrix(self) -> sp.csr_matrix:
         return stencil_matrix(self.stencil)
 
-    def boundary_field(self, g: Callable[..., np.ndarray]) -> np.ndarray:
-        """The ``boundary`` field of Dirichlet data g(x, y[, z]) (vectorised over arrays)."""
-        return self._grid.mean_h2 * dirichlet_rhs(self._grid, g)
-
-    def _draw(self, index: int, seed: int) -> dict[str, Any]:
-        rng = self._rng(index, seed)
+    def draw(self, rng: np.random.Generator, index: int) -> dict[str, Any]:
         m, d = self._options["modes"], len(self.grid)
         forcing = decaying_coefficients(rng, m, d, first=1)
         boundary = decaying_coefficients(rng, m, d, first=0)
@@ -114,11 +110,11 @@ class Poisson(Family):
             rhs=self._rhs(fields).ravel(),
             grid=self.grid,
             fields=fields,
-            features=self._featurise(fields),
+            features=self.featurise(fields),
             stencil=self.stencil,
         )
 
-    def _featurise(self, inputs: dict[str, Any]) -> np.ndarray:
+    def featurise(self, inputs: dict[str, Any]) -> np.ndarray:
         return laplace_solution_modes(self._rhs(inputs), self._grid)
 
     def _rhs(self, fields: dict[str, Any]) -> np.ndarray:

@@ -13,6 +13,7 @@ __all__ = ["MATRIX_PRECONDITIONERS", "MatrixJacobi", "MatrixPreconditioner",
            "PreconditionerPolicy", "ScaledFactor"]
 
 MATRIX_PRECONDITIONERS = ("none", "jacobi", "factor")  # of solvers.PRECONDITIONERS
+PROBE_AFTER = 8  # fresh factorisations after a reuse that lost, before reuse is tried again
 
 
 def _column(s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -84,6 +85,12 @@ class PreconditionerPolicy:
     * ``1``: no reuse, every system is factorised (fixed operators included);
     * ``w > 1``: as ``0``, and at the latest after ``w`` systems.
 
+    When a factor's first reuse costs more than its factorisation plus its exact solve
+    (samples too unlike their sorted neighbours, as convection-diffusion's independent
+    media and flow directions at 128^2), the next ``PROBE_AFTER`` systems are factorised
+    afresh (numeric-only with PETSc), then reuse is tried again; each reuse that loses
+    again doubles that run.
+
     A bitwise identical matrix (fixed operator) reuses the factor unless ``window == 1``.
     """
 
@@ -101,6 +108,8 @@ class PreconditionerPolicy:
         self.reference_: MatrixOperator | None = None
         self.diagonal_: torch.Tensor | None = None
         self.factorizations_ = 0
+        self.fresh_left_ = 0  # systems still factorised afresh after a reuse that lost
+        self.fresh_run_ = PROBE_AFTER  # the next such run's length (doubles per loss)
         self.iterations_: list[int] = []
         self.seconds_: list[float] = []
 
@@ -145,8 +154,14 @@ class PreconditionerPolicy:
         uses = len(self.seconds_)
         if self.window and uses >= self.window:
             return True
+        if uses == 1 and self.fresh_left_ > 0:
+            self.fresh_left_ -= 1
+            return True
         if uses < 2:
             return False
+        if uses == 2 and self.seconds_[1] > self.factor_.seconds + self.seconds_[0]:
+            self.fresh_left_, self.fresh_run_ = self.fresh_run_, 2 * self.fresh_run_
+            return True
         average = (self.factor_.seconds + sum(self.seconds_)) / uses
         return self.seconds_[-1] > average
 

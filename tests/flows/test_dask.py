@@ -1,5 +1,6 @@
 """Generation on real Dask clusters: a LocalCluster and an existing scheduler's workers."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -27,12 +28,20 @@ def _check_store(out: Path, n: int) -> None:
     assert float(np.max(ds.stats["residual"][:])) <= 1e-9
 
 
-def test_local_cluster_with_two_workers(pdeforge, tmp_path):
+def test_local_cluster_with_two_workers_and_a_plugin_family(cli_env, tmp_path):
+    """Worker processes import the family (general level, nonsymmetric) from the path the
+    run records: ``--family module:Class``, the module found on PYTHONPATH only."""
     out = tmp_path / "local.zarr"
-    p = pdeforge("generate", "--family", "poisson", "--grid", "20", "--n", "12", "--chunk", "3",
-                 "--workers", "2", "--solver", "petsc:cg+icc", "--tol", "1e-10", "--out", out)
+    env = {**cli_env, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(Path(__file__).parent), cli_env.get("PYTHONPATH", "")) if p)}
+    p = subprocess.run([str(Path(sys.executable).with_name("pdeforge")), "generate", "--family",
+                        "plugin_families:Tilted", "--grid", "20", "--n", "12", "--chunk", "3",
+                        "--workers", "2", "--solver", "gcrodr", "--tol", "1e-10", "--out",
+                        str(out)], capture_output=True, text=True, timeout=600, env=env)
     assert p.returncode == 0, p.stderr
     _check_store(out, 12)
+    attrs = storage.open_dataset(str(out)).attrs
+    assert (attrs["family_path"], attrs["family_version"]) == ("plugin_families:Tilted", "2")
 
 
 @pytest.fixture(scope="module")
