@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
-SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm")
+SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm", "external")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ CASES: dict[str, Case] = {c.name: c for c in (
          suites=("surrogate",), kind="surrogate"),
     Case("surrogate-variants", "darcy", (64, 64), 1000, 1e-8, {"coefficient": "threshold"},
          suites=("surrogate-variants",), kind="surrogate-variants"),
+    # T10: 100 scikit-fem P1 systems (32,513 unknowns, disc mesh refined 7 times) through
+    # `pdeforge solve`, every solver a run of its own (benchmarks/external.py)
+    Case("skfem-sequence", "external", (32513,), 100, 1e-8, {"refine": 7},
+         suites=("external",), kind="external"),
 )}
 
 

@@ -147,6 +147,29 @@ def _format_summary(store: str, s: dict) -> str:
 
 
 @app.command()
+def solve(
+    systems: Annotated[str, typer.Option(help="folder of NAME.mtx / NAME.npz / NAME.petsc")],
+    out: Annotated[str, typer.Option(help="zarr store path or fsspec URL")] = "systems.zarr",
+    solver: Annotated[str, typer.Option(help="skr, gcrodr, rcg, petsc:<ksp>+<pc>, ...")] = "skr",
+    tol: Annotated[float, typer.Option(help="relative tolerance on the TRUE residual")] = 1e-8,
+    order: Annotated[str, typer.Option(help="greedy, hilbert or none")] = "greedy",
+    chunk: Annotated[int, typer.Option(help="systems per zarr chunk (0: automatic)")] = 0,
+    solver_option: Annotated[list[str] | None, typer.Option(
+        "--solver-option", "-s", help="solver option key=value (repeatable)")] = None,
+) -> None:
+    """Solve another tool's sparse systems as one sorted sequence into a store (resumes)."""
+    from .solve import SolveSpec, run_solve
+
+    spec = SolveSpec(systems=systems, out=out, solver=solver, tol=tol, order=order,
+                     chunk=chunk, solver_options=_parse_key_values(solver_option or [],
+                                                                   "--solver-option"))
+    summary = run_solve(spec)
+    typer.echo(_format_summary(out, summary))
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
 def bench(
     suite: Annotated[str, typer.Option(
         help="quick, full, gpu, sor, dcdm, surrogate or surrogate-variants")] = "quick",

@@ -5,8 +5,10 @@
 
 from ._base import Solver, SolverError, SolveResult
 from ._registry import available, get
+from ._sequence import sequence_features, solve_in_order, solve_sequence
 
-__all__ = ["SolveResult", "Solver", "SolverError", "available", "get", "order"]
+__all__ = ["SolveResult", "Solver", "SolverError", "available", "get", "order",
+           "sequence_features", "solve_in_order", "solve_sequence"]
 
 
 def order(features, method: str = "greedy"):

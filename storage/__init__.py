@@ -13,13 +13,16 @@ from ._grow import grow_dataset
 from ._lock import lock_path, writer_lock
 from ._schema import DONE, FAILED, PENDING
 from ._stores import remove_partial_writes
+from ._systems import SYSTEM_FORMATS, ExternalSystem, read_systems, systems_digest, write_system
 
 __all__ = [
     "DONE",
     "FAILED",
     "PENDING",
+    "SYSTEM_FORMATS",
     "ChunkShuffleSampler",
     "Dataset",
+    "ExternalSystem",
     "InterruptedGrowth",
     "StorageError",
     "ZarrFieldDataset",
@@ -29,8 +32,11 @@ __all__ = [
     "grow_dataset",
     "lock_path",
     "open_dataset",
+    "read_systems",
     "remove_partial_writes",
     "split_indices",
+    "systems_digest",
+    "write_system",
     "writer_lock",
 ]
 

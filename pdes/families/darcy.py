@@ -12,6 +12,8 @@ from .._grid import as_field
 from .._random_fields import (
     decaying_coefficients,
     gaussian_random_field,
+    grf_modes,
+    grf_series,
     grf_spectrum,
     sine_basis,
     sine_series,
@@ -35,6 +37,8 @@ class Darcy(Family):
     """Medium a = exp(GRF(alpha, tau)) ("lognormal") or, by the GRF's sign ("threshold"),
     12 and 12 / ``contrast`` (12/3 by default; e.g. contrast=1e3 for high-contrast media).
 
+    ``grf_modes`` = K > 0 draws the GRF by wavenumber (``grf_modes``, |k_i| <= K) instead of
+    as FFT noise on the grid: the same field at every resolution (resolution ladders).
     ``forcing`` is a constant or "random" (a smooth sine series, then stored as a field);
     ``assemble(coefficient=a, forcing=f)`` accepts any forcing field.
     Matrix SPD: finite volumes with ``face_mean`` face coefficients.
@@ -48,6 +52,7 @@ class Darcy(Family):
         "forcing": 1.0,
         "face_mean": "harmonic",
         "contrast": 4.0,
+        "grf_modes": 0,
     }
 
     @property
@@ -64,6 +69,7 @@ class Darcy(Family):
         self._number("alpha", 0.0)
         self._number("tau", 0.0)
         self._number("contrast", 0.0)
+        self._integer("grf_modes", 0)
         if not self._random_forcing:
             self._number("forcing")
 
@@ -73,7 +79,11 @@ class Darcy(Family):
     def _draw_from(self, rng: np.random.Generator) -> dict[str, Any]:
         """Random inputs in a fixed order (medium, then forcing) so subclasses can extend."""
         o = self._options
-        grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"])
+        if o["grf_modes"]:
+            modes = grf_modes(rng, o["grf_modes"], len(self.grid), o["alpha"], o["tau"])
+            grf = grf_series(modes, *self._grid.axes)
+        else:
+            grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"])
         if o["coefficient"] == "lognormal":
             coefficient = np.exp(grf)
         else:
@@ -97,6 +107,8 @@ class Darcy(Family):
 
     def _sample_batch(self, indices: np.ndarray, seed: int, device: torch.device
                       ) -> SystemBatch:
+        if self._options["grf_modes"]:  # the wavenumber draw: host samples, stacked
+            return super()._sample_batch(indices, seed, device)
         from .._batch import host_buffer
 
         noise, staged = host_buffer((len(indices), 2, *self.grid), device)

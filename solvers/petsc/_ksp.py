@@ -136,6 +136,8 @@ class PETScSolver(Solver):
 
     def _begin_sequence(self) -> None:
         self._previous = None
+        if self._ksp is not None:  # a new sequence may hold systems of another size
+            self._ksp.reset()
 
     def _initial_guess(self, system: LinearSystem) -> np.ndarray | None:
         return self._previous if self.warm_start else None

@@ -1,0 +1,70 @@
+"""What a ``solve`` run is asked to do (another tool's sparse systems into a store),
+validated before any Prefect machinery starts; the flow itself is in ``solve_flow``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import storage
+
+from .spec import SpecError, default_chunk
+
+__all__ = ["EXTERNAL", "SolveSpec", "run_solve"]
+
+EXTERNAL = "external"  # the store's family: systems that came with no PDE family
+
+
+@dataclass
+class SolveSpec:
+    """Flow parameters of ``solve`` (JSON-serialisable: the systems are re-read by path)."""
+
+    systems: str
+    out: str
+    solver: str = "skr"
+    tol: float = 1e-8
+    order: str = "greedy"
+    chunk: int = 0  # systems per zarr chunk (the resume grain); 0: automatic
+    solver_options: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""  # of the systems' files, filled by validate
+
+    def validate(self) -> SolveSpec:
+        """Raise SpecError/StorageError/SolverError on the first bad input, touching nothing:
+        unreadable or mixed-size systems, a bad solver, a store made from other files."""
+        if not (self.tol > 0 and math.isfinite(self.tol)):
+            raise SpecError(f"--tol must be a positive number, got {self.tol}")
+        if self.order not in ("greedy", "none", "hilbert"):
+            raise SpecError(f"--order must be greedy, hilbert or none, got {self.order!r}")
+        systems = storage.read_systems(self.systems)
+        sizes = sorted({s.rhs.size for s in systems})
+        if len(sizes) > 1:
+            raise SpecError(f"{self.systems}: systems of mixed sizes ({sizes[0]} to "
+                            f"{sizes[-1]} unknowns); a store and the sequence solvers need "
+                            "one size")
+        self.solver_object()
+        self.digest = storage.systems_digest(self.systems)
+        existing = storage.existing_dataset(self.out, self.identity(len(systems), sizes[0]))
+        if self.chunk <= 0:
+            self.chunk = existing.chunk if existing else default_chunk(len(systems), 1)
+        return self
+
+    def identity(self, n: int, size: int) -> dict[str, Any]:
+        """What makes a store this run's store: the systems' files (digest), n and size."""
+        return {"family": EXTERNAL, "grid": [size], "seed": 0, "n": n,
+                "family_options": {"systems_sha256": self.digest}}
+
+    def solver_object(self):
+        import solvers
+
+        return solvers.get(self.solver, tol=self.tol, **self.solver_options)
+
+
+def run_solve(spec: SolveSpec) -> dict[str, Any]:
+    """Validate, take the writer lock (a second run fails at once), then run the flow."""
+    spec.validate()
+    from ._api import shared_prefect_api
+    from .solve_flow import solve_systems  # Prefect loads only once the input is known good
+
+    with storage.writer_lock(spec.out), shared_prefect_api():
+        return solve_systems(spec)
