@@ -47,18 +47,31 @@ def _parse_key_values(pairs: list[str], what: str) -> dict:
     return parsed
 
 
+def _grids(value: str) -> list[list[int]]:
+    """``64`` or ``64x32``: one grid; ``64,128,256``: a resolution ladder (one per comma)."""
+    grids = []
+    for rung in value.lower().split(","):
+        try:
+            grid = [int(v) for v in rung.split("x")]
+        except ValueError:
+            raise BadInput(f"--grid must be N or NxM[xK], or a ladder N1,N2,..., got "
+                           f"{value!r}") from None
+        grids.append(grid * 2 if len(grid) == 1 else grid)
+    return grids
+
+
 def _grid(value: str) -> list[int]:
-    try:
-        grid = [int(v) for v in value.lower().replace("x", ",").split(",") if v]
-    except ValueError:
-        raise BadInput(f"--grid must be N or NxM[xK], got {value!r}") from None
-    return grid * 2 if len(grid) == 1 else grid
+    grids = _grids(value)
+    if len(grids) > 1:
+        raise BadInput(f"--grid takes one grid here, got the ladder {value!r}")
+    return grids[0]
 
 
 @app.command()
 def generate(
     family: Annotated[str, typer.Option(help="darcy, poisson, helmholtz or heat")] = "darcy",
-    grid: Annotated[str, typer.Option(help="unknowns per axis: 64 or 64x64 or 32x32x32")] = "64",
+    grid: Annotated[str, typer.Option(help="unknowns per axis: 64 or 64x64 or 32x32x32; "
+                                      "64,128,256: a resolution ladder")] = "64",
     n: Annotated[int, typer.Option(help="number of samples")] = 16,
     seed: Annotated[int, typer.Option(help="seed; sample i is reproducible from (seed, i)")] = 0,
     solver: Annotated[str, typer.Option(help="skr, gcrodr, rcg, petsc:<ksp>+<pc>, ...")] = "skr",
@@ -87,18 +100,25 @@ def generate(
         if not solver.startswith("petsc:"):
             raise BadInput("--petsc-options applies only to petsc:<ksp>+<pc> solvers")
         solver_options["petsc_options"] = petsc_options
-    spec = GenerateSpec(family=family, grid=_grid(grid), n=n, seed=seed, solver=solver, tol=tol,
+    grids = _grids(grid)
+    spec = GenerateSpec(family=family, grid=grids[-1], n=n, seed=seed, solver=solver, tol=tol,
                         out=out, family_options=_parse_key_values(family_option or [],
                                                                   "--family-option"),
                         solver_options=solver_options, order=order, chunk=chunk,
                         workers=workers, dask_address=dask_address, device=device,
-                        extend=extend, fallback=None if fallback == "none" else fallback
-                        ).validate()
-    from .generate import run_generate  # Prefect loads only once the input is known good
+                        extend=extend, fallback=None if fallback == "none" else fallback)
+    if len(grids) > 1:
+        from .ladder import run_ladder
 
-    summary = run_generate(spec)
-    typer.echo(_format_summary(spec.out, summary))
-    if summary["failed"]:
+        summaries = run_ladder(spec, grids)
+    else:
+        spec.validate()
+        from .generate import run_generate  # Prefect loads only once the input is known good
+
+        summaries = [run_generate(spec)]
+    for summary in summaries:
+        typer.echo(_format_summary(summary["url"], summary))
+    if any(summary["failed"] for summary in summaries):
         raise typer.Exit(1)
 
 
@@ -116,7 +136,12 @@ def info(
 
         typer.echo(describe_model(store))
         return
-    typer.echo(_format_summary(store, storage.open_dataset(store).summary()))
+    rungs = storage.ladder_rungs(store)
+    if rungs:
+        typer.echo(f"{store}: resolution ladder, {len(rungs)} rungs ({', '.join(rungs)}), "
+                   "the same samples at each")
+    for url in rungs.values() if rungs else [store]:
+        typer.echo(_format_summary(url, storage.open_dataset(url).summary()))
     if card:
         from surrogates import write_card
 
@@ -193,6 +218,8 @@ def bench(
 def train(
     data: Annotated[str, typer.Option(help="zarr store to learn from (done samples only)")],
     out: Annotated[str, typer.Option(help="model folder (resumes its checkpoint)")] = "model",
+    resolution: Annotated[str | None, typer.Option(
+        help="the rung of a resolution ladder to learn from, e.g. 64")] = None,
     model: Annotated[str | None, typer.Option(help="fno (default), tfno or uno")] = None,
     model_option: Annotated[list[str] | None, typer.Option(
         "--model-option", "-m", help="model option key=value (repeatable): n_modes, "
@@ -219,6 +246,8 @@ def train(
 
     from .pipeline import train_flow
 
+    if resolution is not None:
+        data = storage.ladder_rung(data, resolution)
     storage.open_dataset(data)  # a missing store is bad input, found before Prefect starts
     recipe = surrogates.merge_recipes(
         surrogates.load_recipe(config) if config else {},
@@ -276,13 +305,24 @@ def evaluate(
 ) -> None:
     """Relative L2/H1 errors on held-out data (the test split, or another store: an unseen
     seed, another resolution), figures and metrics.json."""
+    import storage
     from surrogates.checkpoint import load_checkpoint
     from surrogates.evaluation import evaluation_positions
 
     from .pipeline import evaluate_flow
 
     state = load_checkpoint(model)  # no model, another family/inputs/dimension: exit 2 here
-    evaluation_positions(state, data or state["config"]["data"])
+    rungs = storage.ladder_rungs(data) if data else None
+    for url in rungs.values() if rungs else [data or state["config"]["data"]]:
+        evaluation_positions(state, url)
+    if rungs:
+        from .ladder import evaluate_ladder
+
+        for row in evaluate_ladder(model, data, out):
+            typer.echo(f"resolution {row['resolution']}: {row['n_test']} samples, relative L2 "
+                       f"mean {row['rel_l2_mean']:.4f} worst {row['rel_l2_worst']:.4f} "
+                       f"(trained at {'x'.join(map(str, row['trained_grid']))})")
+        return
     metrics = evaluate_flow(model, data, out)
     typer.echo(f"{metrics['n_test']} samples ({metrics['scope']}, grid "
                f"{'x'.join(map(str, metrics['grid']))}): relative L2 mean "

@@ -10,6 +10,7 @@ from ._atomic import atomic_path
 from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import InterruptedGrowth, StorageError
 from ._grow import grow_dataset
+from ._ladder import create_ladder, ladder_rung, ladder_rungs, rung_name
 from ._lock import lock_path, writer_lock
 from ._schema import DONE, FAILED, PENDING
 from ._stores import remove_partial_writes
@@ -28,12 +29,16 @@ __all__ = [
     "ZarrFieldDataset",
     "atomic_path",
     "create_dataset",
+    "create_ladder",
     "existing_dataset",
     "grow_dataset",
+    "ladder_rung",
+    "ladder_rungs",
     "lock_path",
     "open_dataset",
     "read_systems",
     "remove_partial_writes",
+    "rung_name",
     "split_indices",
     "systems_digest",
     "write_system",
