@@ -82,8 +82,8 @@ def test_singular_system_fails_with_its_reason_and_a_crash_resumes(prefect_harne
     assert dataset.done_mask().sum() == 5
     assert _true_residuals(out, systems)[dataset.done_mask()].max() <= TOL
 
-    # other files, same store: refused, nothing changed
-    storage.write_system(folder, "sys0009", *systems[0], ".npz")
+    # other files (same names, another matrix), same store: refused
+    storage.write_system(folder, "sys0000", *systems[1], ".npz")
     with pytest.raises(storage.StorageError, match="systems_sha256"):
         run_solve(SolveSpec(systems=str(folder), out=out, tol=TOL))
 
