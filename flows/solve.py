@@ -14,6 +14,8 @@ from .spec import SpecError, default_chunk
 __all__ = ["EXTERNAL", "SolveSpec", "run_solve"]
 
 EXTERNAL = "external"  # the store's family: systems that came with no PDE family
+# the systems validate() read, for the flow in this process: (folder, digest) -> systems
+_READ: dict[tuple[str, str], list[storage.ExternalSystem]] = {}
 
 
 @dataclass
@@ -36,6 +38,7 @@ class SolveSpec:
             raise SpecError(f"--tol must be a positive number, got {self.tol}")
         if self.order not in ("greedy", "none", "hilbert"):
             raise SpecError(f"--order must be greedy, hilbert or none, got {self.order!r}")
+        _READ.clear()
         systems = storage.read_systems(self.systems)
         sizes = sorted({s.rhs.size for s in systems})
         if len(sizes) > 1:
@@ -44,6 +47,7 @@ class SolveSpec:
                             "one size")
         self.solver_object()
         self.digest = storage.systems_digest(self.systems)
+        _READ[self.systems, self.digest] = systems
         existing = storage.existing_dataset(self.out, self.identity(len(systems), sizes[0]))
         if self.chunk <= 0:
             self.chunk = existing.chunk if existing else default_chunk(len(systems), 1)
@@ -53,6 +57,13 @@ class SolveSpec:
         """What makes a store this run's store: the systems' files (digest), n and size."""
         return {"family": EXTERNAL, "grid": [size], "seed": 0, "n": n,
                 "family_options": {"systems_sha256": self.digest}}
+
+    def external_systems(self) -> list[storage.ExternalSystem]:
+        """The folder's systems: those ``validate`` read in this process, else read now."""
+        if (self.systems, self.digest) not in _READ:
+            _READ.clear()
+            _READ[self.systems, self.digest] = storage.read_systems(self.systems)
+        return _READ[self.systems, self.digest]
 
     def solver_object(self):
         import solvers

@@ -28,7 +28,7 @@ def linear_systems(spec: SolveSpec) -> tuple[list[str], list]:
     """Names and ``LinearSystem``s of the spec's folder, in name order."""
     from pdes import LinearSystem
 
-    external = storage.read_systems(spec.systems)
+    external = spec.external_systems()
     return ([e.name for e in external],
             [LinearSystem.from_csr(e.matrix, e.rhs) for e in external])
 
