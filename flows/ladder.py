@@ -28,6 +28,8 @@ def ladder_specs(spec: GenerateSpec, grids: list[list[int]]) -> list[GenerateSpe
     names = [storage.rung_name(g) for g in grids]
     if len(set(names)) < len(names):
         raise SpecError(f"--grid ladder lists a resolution twice: {', '.join(names)}")
+    if storage.ladder_rungs(spec.out) is None and storage.existing_dataset(spec.out, {}):
+        raise SpecError(f"{spec.out} holds one dataset, not a resolution ladder")
     options = dict(spec.family_options)
     family = dataclasses.replace(spec, grid=grids[-1]).family_object()
     if "grf_modes" in family.options() and not options.get("grf_modes"):
@@ -45,9 +47,10 @@ def run_ladder(spec: GenerateSpec, grids: list[list[int]], progress: bool = True
 
     rungs = ladder_specs(spec, grids)
     identity = {k: v for k, v in rungs[0].identity().items() if k != "grid"}
-    with storage.writer_lock(spec.out), shared_prefect_api():
-        storage.create_ladder(spec.out, [r.grid for r in rungs], identity)
-        return [run_generate(rung, progress=progress) for rung in rungs]
+    with storage.writer_lock(spec.out):
+        storage.create_ladder(spec.out, [r.grid for r in rungs], identity)  # or refuse
+        with shared_prefect_api():
+            return [run_generate(rung, progress=progress) for rung in rungs]
 
 
 def evaluate_ladder(model_dir: str, data: str, out: str | None = None) -> list[dict[str, Any]]:
