@@ -374,6 +374,8 @@ def serve(
     cron: Annotated[str | None, typer.Option(help="schedule, cron syntax")] = "0 2 * * *",
     interval: Annotated[float | None, typer.Option(help="schedule every N s (not cron)")] = None,
     grow: Annotated[int, typer.Option(help="each run adds N samples (0: finish --n)")] = 0,
+    train: Annotated[str | None, typer.Option(
+        help="model folder: each run then fine-tunes its surrogate on the grown store")] = None,
     family: Annotated[str, typer.Option()] = "darcy",
     grid: Annotated[str, typer.Option()] = "64",
     n: Annotated[int, typer.Option(help="samples of the first run")] = 1000,
@@ -408,7 +410,7 @@ def serve(
     spec.n = next_size(spec, 0)  # a store already larger than --n is served as it stands
     spec.validate()
     serve_deployments(scheduled_deployment(spec, cron=None if interval else cron,
-                                           interval=interval, grow=grow))
+                                           interval=interval, grow=grow, train=train))
 
 
 def main() -> None:
