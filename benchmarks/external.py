@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+import solvers
 import storage
 
 from .cases import Case, bench_row, petsc_solvers
@@ -81,6 +82,8 @@ def run_external_case(case: Case, suite: str, out: Path, only: list[str] | None 
             if label in PETSC_ROWS]
     runs += [("skr", "skr", {}), ("skr[+recycling]", "skr", {"recycle": True})]
     runs = [run for run in runs if not only or run[0] in only]
+    for _, name, options in runs:  # warm-up: module imports (torch, PETSc) are per process
+        solvers.get(name, tol=case.tol, **options)
     rows = []
     with tempfile.TemporaryDirectory() as tmp, shared_prefect_api():
         folder = Path(tmp, "systems")

@@ -14,8 +14,9 @@ from .spec import SpecError, default_chunk
 __all__ = ["EXTERNAL", "SolveSpec", "run_solve"]
 
 EXTERNAL = "external"  # the store's family: systems that came with no PDE family
-# the systems validate() read, for the flow in this process: (folder, digest) -> systems
-_READ: dict[tuple[str, str], list[storage.ExternalSystem]] = {}
+# the systems validate() read, for the flow in this process: (folder, digest) -> (names,
+# LinearSystems)
+_READ: dict[tuple[str, str], tuple[list[str], list[Any]]] = {}
 
 
 @dataclass
@@ -47,7 +48,7 @@ class SolveSpec:
                             "one size")
         self.solver_object()
         self.digest = storage.systems_digest(self.systems)
-        _READ[self.systems, self.digest] = systems
+        _READ[self.systems, self.digest] = _linear(systems)
         existing = storage.existing_dataset(self.out, self.identity(len(systems), sizes[0]))
         if self.chunk <= 0:
             self.chunk = existing.chunk if existing else default_chunk(len(systems), 1)
@@ -58,17 +59,25 @@ class SolveSpec:
         return {"family": EXTERNAL, "grid": [size], "seed": 0, "n": n,
                 "family_options": {"systems_sha256": self.digest}}
 
-    def external_systems(self) -> list[storage.ExternalSystem]:
-        """The folder's systems: those ``validate`` read in this process, else read now."""
+    def linear_systems(self) -> tuple[list[str], list[Any]]:
+        """Names and ``LinearSystem``s of the folder, in name order: those ``validate`` read
+        in this process, else read now."""
         if (self.systems, self.digest) not in _READ:
             _READ.clear()
-            _READ[self.systems, self.digest] = storage.read_systems(self.systems)
+            _READ[self.systems, self.digest] = _linear(storage.read_systems(self.systems))
         return _READ[self.systems, self.digest]
 
     def solver_object(self):
         import solvers
 
         return solvers.get(self.solver, tol=self.tol, **self.solver_options)
+
+
+def _linear(external: list[storage.ExternalSystem]) -> tuple[list[str], list[Any]]:
+    from pdes import LinearSystem
+
+    return ([e.name for e in external],
+            [LinearSystem.from_csr(e.matrix, e.rhs) for e in external])
 
 
 def run_solve(spec: SolveSpec) -> dict[str, Any]:

@@ -21,16 +21,7 @@ import storage
 from .solve import SolveSpec
 from .spec import task_blocks
 
-__all__ = ["linear_systems", "solve_runs", "solve_systems"]
-
-
-def linear_systems(spec: SolveSpec) -> tuple[list[str], list]:
-    """Names and ``LinearSystem``s of the spec's folder, in name order."""
-    from pdes import LinearSystem
-
-    external = spec.external_systems()
-    return ([e.name for e in external],
-            [LinearSystem.from_csr(e.matrix, e.rhs) for e in external])
+__all__ = ["solve_runs", "solve_systems"]
 
 
 @task(name="solve-systems", cache_policy=NO_CACHE)
@@ -40,7 +31,7 @@ def solve_runs(spec: SolveSpec, order: list[int], runs: list[tuple[int, int]]
     chunk) once its last system is solved, data first and status last."""
     import solvers
 
-    _, systems = linear_systems(spec)
+    _, systems = spec.linear_systems()
     dataset = storage.open_dataset(spec.out, mode="r+")
     chain = [systems[order[p]] for a, b in runs for p in range(a, b)]
     results = solvers.solve_in_order(chain, spec.solver_object())
@@ -82,7 +73,7 @@ def solve_systems(spec: SolveSpec) -> dict[str, Any]:
     started, clock = datetime.now(UTC), time.perf_counter()
     with storage.writer_lock(spec.out):
         storage.remove_partial_writes(spec.out)
-        names, systems = linear_systems(spec)
+        names, systems = spec.linear_systems()
         identity = spec.identity(len(systems), systems[0].size)
         existing = storage.existing_dataset(spec.out, identity)
         if existing is not None:
