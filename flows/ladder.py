@@ -5,6 +5,8 @@ the rungs share the family, seed, n and options, so sample i has the same random
 every resolution as long as the family draws them resolution-independently: series in the
 coordinates (poisson, heat), or the GRF drawn by wavenumber (darcy and helmholtz with
 ``grf_modes``, which the ladder sets to the finest grid's Nyquist number unless given).
+A family whose ``resolution_independent`` property is False (obstacles' GRF solids) is
+refused; a family without the property is taken at its word.
 """
 
 from __future__ import annotations
@@ -34,9 +36,13 @@ def ladder_specs(spec: GenerateSpec, grids: list[list[int]]) -> list[GenerateSpe
     family = dataclasses.replace(spec, grid=grids[-1]).family_object()
     if "grf_modes" in family.options() and not options.get("grf_modes"):
         options["grf_modes"] = min(grids[-1]) // 2  # one field, sampled at every rung
-    return [dataclasses.replace(spec, grid=list(g), family_options=options,
-                                out=f"{spec.out.rstrip('/')}/{name}").validate()
-            for g, name in zip(grids, names, strict=True)]
+    rungs = [dataclasses.replace(spec, grid=list(g), family_options=options,
+                                 out=f"{spec.out.rstrip('/')}/{name}").validate()
+             for g, name in zip(grids, names, strict=True)]
+    if not getattr(rungs[0].family_object(), "resolution_independent", True):
+        raise SpecError(f"{spec.family} with these options draws its inputs on each grid, so "
+                        "the rungs of a ladder would not share them")
+    return rungs
 
 
 def run_ladder(spec: GenerateSpec, grids: list[list[int]], progress: bool = True

@@ -60,6 +60,11 @@ class Darcy(Family):
         return ("coefficient", "forcing") if self._random_forcing else ("coefficient",)
 
     @property
+    def resolution_independent(self) -> bool:
+        """Whether sample i has the same medium at every grid: with ``grf_modes`` only."""
+        return bool(self._options["grf_modes"])
+
+    @property
     def _random_forcing(self) -> bool:
         return self._options["forcing"] == "random"
 
