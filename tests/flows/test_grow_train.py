@@ -9,6 +9,7 @@ import pytest
 import storage
 import surrogates
 from flows import GenerateSpec, run_generate
+from flows.schedule import scheduled_generate
 from surrogates.checkpoint import load_checkpoint
 from surrogates.errors import SurrogateError
 
@@ -29,15 +30,20 @@ def test_a_grown_store_fine_tunes_the_last_checkpoint(prefect_harness, tmp_path)
     surrogates.train(out, model, epochs=2, **FIT)
     tested = _test_identities(out, model)
 
-    for step, n in enumerate((24, 32), start=1):
-        run_generate(dataclasses.replace(spec, n=n, extend=True), progress=False)
-        metrics = surrogates.train(out, model, epochs=1, **FIT)
+    # the first growth by hand (one more epoch), the second as `serve --grow 8 --train`
+    # runs it (as many epochs again as the checkpoint had: 3)
+    for step, (n, epochs) in enumerate(((24, 3), (32, 6)), start=1):
+        if step == 1:
+            run_generate(dataclasses.replace(spec, n=n, extend=True), progress=False)
+            surrogates.train(out, model, epochs=1, **FIT)
+        else:
+            scheduled_generate(spec, grow=8, train=str(model))
         state = load_checkpoint(model)
-        assert state["epoch"] == 2 + step and metrics["epoch"] == 2 + step
+        assert state["epoch"] == epochs
         growth = state["history"]["growths"][-1]
         assert len(state["history"]["growths"]) == step
         assert (growth["n_before"], growth["n_after"]) == (n - 8, n)
-        assert growth["epoch"] == 1 + step
+        assert growth["epoch"] == (2, 3)[step - 1]
         assert np.isfinite(growth["test_rel_l2_before"]) and np.isfinite(
             growth["test_rel_l2_after"])
         assert state["config"]["store"]["n"] == n
