@@ -52,7 +52,7 @@ def run_ladder(spec: GenerateSpec, grids: list[list[int]], progress: bool = True
     from .generate import run_generate
 
     rungs = ladder_specs(spec, grids)
-    identity = {k: v for k, v in rungs[0].identity().items() if k != "grid"}
+    identity = {k: v for k, v in rungs[0].identity().items() if k not in ("grid", "n")}
     with storage.writer_lock(spec.out):
         storage.create_ladder(spec.out, [r.grid for r in rungs], identity)  # or refuse
         with shared_prefect_api():

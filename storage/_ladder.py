@@ -1,7 +1,8 @@
 """Resolution ladders: one store, one complete dataset (group) per resolution.
 
 The root group holds only attrs: the ladder's grids, its rungs' group names and the
-identity they share (family, seed, n, family options). Each rung ``<store>/<name>`` is an
+identity they share (family, seed, family options; each rung records its own n, which
+``--extend`` grows). Each rung ``<store>/<name>`` is an
 ordinary pdeforge dataset, so every reader (``open_dataset``, train, evaluate, export)
 takes a rung's path as it takes any store's; the samples of all rungs share identities
 (seed, source index), so a split by identity holds the same samples out at every rung.
