@@ -9,7 +9,7 @@ __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
 SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm",
-          "integrity")
+          "integrity", "external")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,10 @@ CASES: dict[str, Case] = {c.name: c for c in (
     # T9: a nonsymmetric general-level family; run with --suite full for skr's pieces
     Case("convection-diffusion-128", "convection-diffusion", (128, 128), 200, 1e-8,
          {"peclet": 100.0}),
+    # T10: 100 scikit-fem P1 systems (32,513 unknowns, disc mesh refined 7 times) through
+    # `pdeforge solve`, every solver a run of its own (benchmarks/external.py)
+    Case("skfem-sequence", "external", (32513,), 100, 1e-8, {"refine": 7},
+         suites=("external",), kind="external"),
 )}
 
 

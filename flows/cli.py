@@ -53,18 +53,31 @@ def _family_help() -> str:
     return family_help()
 
 
+def _grids(value: str) -> list[list[int]]:
+    """``64`` or ``64x32``: one grid; ``64,128,256``: a resolution ladder (one per comma)."""
+    grids = []
+    for rung in value.lower().split(","):
+        try:
+            grid = [int(v) for v in rung.split("x")]
+        except ValueError:
+            raise BadInput(f"--grid must be N or NxM[xK], or a ladder N1,N2,..., got "
+                           f"{value!r}") from None
+        grids.append(grid * 2 if len(grid) == 1 else grid)
+    return grids
+
+
 def _grid(value: str) -> list[int]:
-    try:
-        grid = [int(v) for v in value.lower().replace("x", ",").split(",") if v]
-    except ValueError:
-        raise BadInput(f"--grid must be N or NxM[xK], got {value!r}") from None
-    return grid * 2 if len(grid) == 1 else grid
+    grids = _grids(value)
+    if len(grids) > 1:
+        raise BadInput(f"--grid takes one grid here, got the ladder {value!r}")
+    return grids[0]
 
 
 @app.command()
 def generate(
     family: Annotated[str, typer.Option(help=_family_help())] = "darcy",
-    grid: Annotated[str, typer.Option(help="unknowns per axis: 64 or 64x64 or 32x32x32")] = "64",
+    grid: Annotated[str, typer.Option(help="unknowns per axis: 64 or 64x64 or 32x32x32; "
+                                      "64,128,256: a resolution ladder")] = "64",
     n: Annotated[int, typer.Option(help="number of samples")] = 16,
     seed: Annotated[int, typer.Option(help="seed; sample i is reproducible from (seed, i)")] = 0,
     solver: Annotated[str, typer.Option(help="skr, gcrodr, rcg, petsc:<ksp>+<pc>, ...")] = "skr",
@@ -95,18 +108,26 @@ def generate(
         if not solver.startswith("petsc:"):
             raise BadInput("--petsc-options applies only to petsc:<ksp>+<pc> solvers")
         solver_options["petsc_options"] = petsc_options
-    spec = GenerateSpec(family=family, grid=_grid(grid), n=n, seed=seed, solver=solver, tol=tol,
+    grids = _grids(grid)
+    spec = GenerateSpec(family=family, grid=grids[-1], n=n, seed=seed, solver=solver, tol=tol,
                         out=out, family_options=_parse_key_values(family_option or [],
                                                                   "--family-option"),
                         solver_options=solver_options, order=order, chunk=chunk,
                         workers=workers, dask_address=dask_address, device=device,
                         extend=extend, fallback=None if fallback == "none" else fallback,
-                        inputs_dtype=inputs_dtype).validate()
-    from .generate import run_generate  # Prefect loads only once the input is known good
+                        inputs_dtype=inputs_dtype)
+    if len(grids) > 1:
+        from .ladder import run_ladder
 
-    summary = run_generate(spec)
-    typer.echo(_format_summary(spec.out, summary))
-    if summary["failed"]:
+        summaries = run_ladder(spec, grids)
+    else:
+        spec.validate()
+        from .generate import run_generate  # Prefect loads only once the input is known good
+
+        summaries = [run_generate(spec)]
+    for summary in summaries:
+        typer.echo(_format_summary(summary["url"], summary))
+    if any(summary["failed"] for summary in summaries):
         raise typer.Exit(1)
 
 
@@ -124,7 +145,12 @@ def info(
 
         typer.echo(describe_model(store))
         return
-    typer.echo(_format_summary(store, storage.open_dataset(store).summary()))
+    rungs = storage.ladder_rungs(store)
+    if rungs:
+        typer.echo(f"{store}: resolution ladder, {len(rungs)} rungs ({', '.join(rungs)}), "
+                   "the same samples at each")
+    for url in rungs.values() if rungs else [store]:
+        typer.echo(_format_summary(url, storage.open_dataset(url).summary()))
     if card:
         from surrogates import write_card
 
@@ -172,9 +198,35 @@ def _format_summary(store: str, s: dict) -> str:
 
 
 @app.command()
+def solve(
+    systems: Annotated[str, typer.Option(help="folder of NAME.mtx / NAME.npz / NAME.petsc")],
+    out: Annotated[str, typer.Option(help="zarr store path or fsspec URL")] = "systems.zarr",
+    solver: Annotated[str, typer.Option(help="skr, gcrodr, rcg, petsc:<ksp>+<pc>, ...")] = "skr",
+    tol: Annotated[float, typer.Option(help="relative tolerance on the TRUE residual")] = 1e-8,
+    order: Annotated[str, typer.Option(help="greedy, hilbert or none")] = "greedy",
+    chunk: Annotated[int, typer.Option(help="systems per zarr chunk (0: automatic)")] = 0,
+    solver_option: Annotated[list[str] | None, typer.Option(
+        "--solver-option", "-s", help="solver option key=value (repeatable)")] = None,
+) -> None:
+    """Solve another tool's sparse systems as one sorted sequence into a store (resumes)."""
+    from .solve import SolveSpec
+
+    spec = SolveSpec(systems=systems, out=out, solver=solver, tol=tol, order=order,
+                     chunk=chunk, solver_options=_parse_key_values(solver_option or [],
+                                                                   "--solver-option"))
+    spec.validate()
+    from .solve_flow import run_solve  # Prefect loads only once the input is known good
+
+    summary = run_solve(spec)
+    typer.echo(_format_summary(out, summary))
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
 def bench(
     suite: Annotated[str, typer.Option(
-        help="quick, full, gpu, sor, dcdm, surrogate or surrogate-variants")] = "quick",
+        help="quick, full, gpu, sor, dcdm, surrogate, surrogate-variants or external")] = "quick",
     case: Annotated[list[str] | None, typer.Option(help="run only these cases")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("bench"),
     solver: Annotated[list[str] | None, typer.Option(help="run only these solvers")] = None,
@@ -195,6 +247,8 @@ def bench(
 def train(
     data: Annotated[str, typer.Option(help="zarr store to learn from (done samples only)")],
     out: Annotated[str, typer.Option(help="model folder (resumes its checkpoint)")] = "model",
+    resolution: Annotated[str | None, typer.Option(
+        help="the rung of a resolution ladder to learn from, e.g. 64")] = None,
     model: Annotated[str | None, typer.Option(help="fno (default), tfno or uno")] = None,
     model_option: Annotated[list[str] | None, typer.Option(
         "--model-option", "-m", help="model option key=value (repeatable): n_modes, "
@@ -221,6 +275,8 @@ def train(
 
     from .pipeline import train_flow
 
+    if resolution is not None:
+        data = storage.ladder_rung(data, resolution)
     storage.verify_store(data).raise_for_damage()  # missing or damaged: before Prefect starts
     recipe = surrogates.merge_recipes(
         surrogates.load_recipe(config) if config else {},
@@ -286,8 +342,18 @@ def evaluate(
     from .pipeline import evaluate_flow
 
     state = load_checkpoint(model)  # no model, another family/inputs/dimension: exit 2 here
-    evaluation_positions(state, data or state["config"]["data"])
-    storage.verify_store(data or state["config"]["data"]).raise_for_damage()  # before Prefect
+    rungs = storage.ladder_rungs(data) if data else None
+    for url in rungs.values() if rungs else [data or state["config"]["data"]]:
+        evaluation_positions(state, url)
+        storage.verify_store(url).raise_for_damage()  # before Prefect
+    if rungs:
+        from .ladder import evaluate_ladder
+
+        for row in evaluate_ladder(model, data, out):
+            typer.echo(f"resolution {row['resolution']}: {row['n_test']} samples, relative L2 "
+                       f"mean {row['rel_l2_mean']:.4f} worst {row['rel_l2_worst']:.4f} "
+                       f"(trained at {'x'.join(map(str, row['trained_grid']))})")
+        return
     metrics = evaluate_flow(model, data, out)
     typer.echo(f"{metrics['n_test']} samples ({metrics['scope']}, grid "
                f"{'x'.join(map(str, metrics['grid']))}): relative L2 mean "
@@ -339,6 +405,8 @@ def serve(
     cron: Annotated[str | None, typer.Option(help="schedule, cron syntax")] = "0 2 * * *",
     interval: Annotated[float | None, typer.Option(help="schedule every N s (not cron)")] = None,
     grow: Annotated[int, typer.Option(help="each run adds N samples (0: finish --n)")] = 0,
+    train: Annotated[str | None, typer.Option(
+        help="model folder: each run then fine-tunes its surrogate on the grown store")] = None,
     family: Annotated[str, typer.Option(help=_family_help())] = "darcy",
     grid: Annotated[str, typer.Option()] = "64",
     n: Annotated[int, typer.Option(help="samples of the first run")] = 1000,
@@ -373,7 +441,7 @@ def serve(
     spec.n = next_size(spec, 0)  # a store already larger than --n is served as it stands
     spec.validate()
     serve_deployments(scheduled_deployment(spec, cron=None if interval else cron,
-                                           interval=interval, grow=grow))
+                                           interval=interval, grow=grow, train=train))
 
 
 def main() -> None:

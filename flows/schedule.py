@@ -30,19 +30,27 @@ def next_size(spec: GenerateSpec, grow: int) -> int:
 
 
 @flow(name="pdeforge-scheduled")
-def scheduled_generate(spec: GenerateSpec, grow: int = 0) -> dict[str, Any]:
-    """One scheduled run: ``generate`` on the spec's task runner, grown by ``grow`` samples."""
+def scheduled_generate(spec: GenerateSpec, grow: int = 0, train: str | None = None
+                       ) -> dict[str, Any]:
+    """One scheduled run: ``generate`` on the spec's task runner, grown by ``grow`` samples;
+    then, with ``train`` (a model folder), its surrogate trained or fine-tuned on the store."""
     spec = replace(spec, extend=bool(grow))
-    return run_generate(replace(spec, n=next_size(spec, grow)), progress=False)
+    summary = run_generate(replace(spec, n=next_size(spec, grow)), progress=False)
+    if train:
+        from .pipeline import train_flow
+
+        train_flow(spec.out, train, {"progress": False})
+    return summary
 
 
 def scheduled_deployment(spec: GenerateSpec, *, cron: str | None = None,
-                         interval: float | None = None, grow: int = 0):
+                         interval: float | None = None, grow: int = 0,
+                         train: str | None = None):
     """A deployment of ``scheduled_generate`` on a cron or interval schedule, one run at a
     time: a run due while the last still works is cancelled (the next one resumes)."""
     schedule = {"cron": cron} if cron else {"interval": timedelta(seconds=interval or 86400)}
     name = f"{'grow' if grow else 'generate'}-{spec.family}"
     return scheduled_generate.to_deployment(
-        name=name, **schedule, parameters={"spec": spec.as_dict(), "grow": grow},
+        name=name, **schedule, parameters={"spec": spec.as_dict(), "grow": grow, "train": train},
         concurrency_limit=ConcurrencyLimitConfig(
             limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW))

@@ -38,11 +38,16 @@ class Grid:
         """Harmonic mean of h_d^2: equals h^2 on isotropic grids, scales boundary data."""
         return self.ndim / sum(h**-2 for h in self.spacing)
 
+    @property
+    def axes(self) -> tuple[np.ndarray, ...]:
+        """The nodes' coordinates along each axis (1-D)."""
+        return tuple((np.arange(s) + 1.0) * h for s, h in zip(self.shape, self.spacing,
+                                                              strict=True))
+
     @cached_property
     def coordinates(self) -> tuple[np.ndarray, ...]:
         """Node coordinates, one full array of ``shape`` per axis (``indexing="ij"``)."""
-        axes = [(np.arange(s) + 1.0) * h for s, h in zip(self.shape, self.spacing, strict=True)]
-        return tuple(np.meshgrid(*axes, indexing="ij"))
+        return tuple(np.meshgrid(*self.axes, indexing="ij"))
 
 
 def make_grid(grid: int | tuple[int, ...] | Grid) -> Grid:

@@ -11,6 +11,8 @@ __all__ = [
     "chebyshev_series",
     "decaying_coefficients",
     "gaussian_random_field",
+    "grf_modes",
+    "grf_series",
     "grf_spectrum",
     "sine_basis",
     "sine_series",
@@ -29,6 +31,39 @@ def gaussian_random_field(
     sqrt_eig = grf_spectrum(shape, alpha, tau)
     noise = rng.standard_normal((2, *shape))
     return np.fft.ifftn(sqrt_eig * (noise[0] + 1j * noise[1])).real
+
+
+def grf_modes(
+    rng: np.random.Generator, modes: int, ndim: int, alpha: float = 2.5, tau: float = 7.0
+) -> np.ndarray:
+    """The GRF's complex Fourier coefficients on wavenumbers [-modes, modes]^ndim, drawn by
+    wavenumber shell (max |k_i| = 1, 2, ...), so the draws with a smaller ``modes`` are a
+    prefix of those with a larger one: every resolution sees the same low modes.
+
+    Same covariance and scale as ``gaussian_random_field`` (whose FFT noise depends on the
+    grid): u(x) = Re sum_k sqrt(2) tau^(alpha - d/2) (4 pi^2 |k|^2 + tau^2)^(-alpha/2) xi_k
+    exp(2 pi i k.x), xi_k complex normal, mean mode zero. Evaluate with ``grf_series``.
+    """
+    k = np.indices((2 * modes + 1,) * ndim).reshape(ndim, -1).T - modes
+    shell = np.abs(k).max(axis=1)
+    order = np.lexsort((*k.T[::-1], shell))[1:]  # by shell, then lexicographic; k = 0 dropped
+    noise = rng.standard_normal((len(order), 2))  # one (re, im) pair per mode, in shell order
+    k2 = (k[order] ** 2).sum(axis=1)
+    scale = np.sqrt(2.0) * tau ** (alpha - ndim / 2) * (4 * np.pi**2 * k2 + tau**2) ** (-alpha / 2)
+    coefficients = np.zeros((2 * modes + 1,) * ndim, dtype=np.complex128)
+    coefficients.reshape(-1)[order] = scale * (noise[:, 0] + 1j * noise[:, 1])
+    return coefficients
+
+
+def grf_series(coefficients: np.ndarray, *axes: np.ndarray) -> np.ndarray:
+    """Re sum_k c_k exp(2 pi i k.x) on the tensor grid of the 1-D ``axes`` (``grf_modes``'
+    field: the same function at any resolution), one table per axis."""
+    modes = (coefficients.shape[0] - 1) // 2
+    k = np.arange(-modes, modes + 1)
+    tables = [np.exp(2j * np.pi * np.outer(k, np.asarray(x, dtype=np.float64))) for x in axes]
+    letters, out = "abc"[: coefficients.ndim], "ijk"[: coefficients.ndim]
+    spec = letters + "," + ",".join(a + i for a, i in zip(letters, out, strict=True)) + "->" + out
+    return np.einsum(spec, coefficients, *tables, optimize=True).real
 
 
 def grf_spectrum(shape: tuple[int, ...], alpha: float, tau: float) -> np.ndarray:

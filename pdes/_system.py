@@ -36,6 +36,19 @@ class LinearSystem:
     seed: int = -1
     stencil: Stencil | None = None
 
+    @classmethod
+    def from_csr(cls, matrix: sp.spmatrix, rhs: np.ndarray) -> LinearSystem:
+        """A system from any square sparse matrix (another tool's): a 1-D "grid" of its
+        unknowns, ``symmetric`` tested to rounding, ``definite`` assumed for a symmetric
+        matrix with a positive diagonal (what CG needs; GCRO-DR serves the rest)."""
+        matrix = sp.csr_matrix(matrix, dtype=np.float64)
+        rhs = np.asarray(rhs, dtype=np.float64).reshape(-1)
+        scale = abs(matrix).max() if matrix.nnz else 0.0
+        asymmetry = abs(matrix - matrix.T).max() if matrix.nnz else 0.0
+        symmetric = bool(asymmetry <= 1e-12 * scale)
+        definite = symmetric and bool(np.all(matrix.diagonal() > 0))
+        return cls(matrix, rhs, (matrix.shape[0],), symmetric=symmetric, definite=definite)
+
     @property
     def size(self) -> int:
         return int(self.rhs.shape[0])

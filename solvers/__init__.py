@@ -6,9 +6,11 @@
 from ._base import Solver, SolverError, SolveResult, solver_device
 from ._preconditioners import PRECONDITIONERS, check_preconditioner
 from ._registry import accepts, available, get, solver_class
+from ._sequence import sequence_features, solve_in_order, solve_sequence
 
 __all__ = ["PRECONDITIONERS", "SolveResult", "Solver", "SolverError", "accepts", "available",
-           "check_preconditioner", "get", "order", "solver_class", "solver_device"]
+           "check_preconditioner", "get", "order", "sequence_features", "solve_in_order",
+           "solve_sequence", "solver_class", "solver_device"]
 
 
 def order(features, method: str = "greedy"):

@@ -11,6 +11,7 @@ from ._checked import DamagedChunk, DamagedMetadata, WriteFailed
 from ._dataset import Dataset, create_dataset, existing_dataset, open_dataset
 from ._errors import InterruptedGrowth, StorageError
 from ._grow import grow_dataset
+from ._ladder import create_ladder, ladder_rung, ladder_rungs, rung_name
 from ._lock import lock_path, writer_lock
 from ._repair import (
     contiguous_runs,
@@ -21,6 +22,7 @@ from ._repair import (
 )
 from ._schema import DONE, FAILED, IDENTITY_KEYS, PENDING
 from ._stores import remove_partial_writes
+from ._systems import SYSTEM_FORMATS, ExternalSystem, read_systems, systems_digest, write_system
 from ._verify import Finding, VerifyReport, verify_store
 
 __all__ = [
@@ -29,10 +31,12 @@ __all__ = [
     "IDENTITY_KEYS",
     "PENDING",
     "SPLITS",
+    "SYSTEM_FORMATS",
     "ChunkShuffleSampler",
     "DamagedChunk",
     "DamagedMetadata",
     "Dataset",
+    "ExternalSystem",
     "Finding",
     "InterruptedGrowth",
     "StorageError",
@@ -42,18 +46,25 @@ __all__ = [
     "atomic_path",
     "contiguous_runs",
     "create_dataset",
+    "create_ladder",
     "existing_dataset",
     "finish_repair",
     "grow_dataset",
+    "ladder_rung",
+    "ladder_rungs",
     "lock_path",
     "mark_pending",
     "open_dataset",
+    "read_systems",
     "rebuild_metadata",
     "remove_partial_writes",
     "rewrite_broken_chunks",
+    "rung_name",
     "split_indices",
     "split_positions",
+    "systems_digest",
     "verify_store",
+    "write_system",
     "writer_lock",
 ]
 

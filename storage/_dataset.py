@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike
 
 from ._checked import has_checksums
 from ._errors import StorageError
+from ._ladder import LADDER
 from ._schema import (
     BACKUP,
     DONE,
@@ -261,6 +262,10 @@ def _block(name: str, value: ArrayLike, shape: tuple[int, ...], dtype: Any) -> n
 def open_dataset(url: str, mode: str = "r") -> Dataset:
     """Open an existing dataset ("r" read-only, "r+" to write); StorageError if there is none."""
     root = open_root(url, mode)
+    if LADDER in root.attrs:
+        rungs = root.attrs[LADDER]["rungs"]
+        raise StorageError(f"{url} is a resolution ladder ({', '.join(rungs)}): open one "
+                           f"rung, e.g. {url.rstrip('/')}/{rungs[0]} (--resolution {rungs[0]})")
     return Dataset(url, root, read_layout(root, url), mode)
 
 

@@ -125,9 +125,12 @@ def evaluation_positions(state: dict[str, Any], data: str) -> tuple[np.ndarray, 
     if len(store.grid) != len(config["grid"]):
         raise SurrogateError(f"{data} is {len(store.grid)}-D (grid {list(store.grid)}); the "
                              f"model is {len(config['grid'])}-D")
-    if store_identity(store) == trained:
+    identity = store_identity(store)
+    # the same samples at the same or another grid (a ladder's rungs): hold out the same ones
+    if {**identity, "grid": None} == {**trained, "grid": None}:
         split = split_positions(store, tuple(config["fractions"]), config["seed"])
-        return split["test"], "test split of the training store"
+        return split["test"], ("test split of the training store" if identity == trained
+                               else "test split of the training samples at another grid")
     return np.flatnonzero(store.done_mask()), "every done sample of another store"
 
 

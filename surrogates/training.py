@@ -32,6 +32,7 @@ from .checkpoint import (
     store_identity,
 )
 from .errors import SurrogateError
+from .growth import adopt_growth, is_growth
 from .models import NormalizedOperator, parameter_count
 from .normalization import fit_normalizers
 from .recipe import DEFAULT_EPOCHS, TRAIN_DEFAULTS, default_model_options
@@ -86,13 +87,20 @@ def train(
     ``model_options`` not given take the measured defaults for the data's grid. If ``out``
     holds a checkpoint, training resumes it (its recipe, split and normalisers win over the
     arguments, except ``epochs``/``max_minutes``). The saved model is the best on validation.
+    A checkpoint of this store before it grew (``generate --extend``, ``serve --grow``)
+    fine-tunes on the grown store for ``epochs`` more epochs (default: as many as it had
+    trained), its test error before and after recorded in ``history["growths"]``.
     """
     started = time.perf_counter()
     out = Path(out)
     target = resolve_device(device)
+    growth = None
     if checkpoint_path(out).exists():
         state = load_checkpoint(out)
-        _check_same_store(state, data)
+        if _check_same_store(state, data):
+            growth = adopt_growth(state, data)
+            epochs = state["epoch"] + max(1, epochs or state["epoch"])
+            log.info("fine-tuning %s on %s grown to %d samples", out, data, growth["n_after"])
         log.info("resuming %s at epoch %d", out, state["epoch"])
     else:
         config = {
@@ -125,6 +133,8 @@ def train(
     criterion = make_loss(config["loss"], len(config["grid"]))
     val_metric = make_loss("l2", len(config["grid"]))
     history = state["history"]
+    if growth is not None:
+        growth["test_rel_l2_before"] = _test_error(net, data, state, val_metric, target)
     spent_before = float(state.get("spent_seconds", 0.0))
     threads, first_epoch = ThreadChooser(target), state["epoch"]
 
@@ -162,6 +172,10 @@ def train(
                      history["seconds"][-1])
     finally:
         threads.close()
+    if growth is not None:
+        best = model_from_checkpoint(state, best=True).to(target)  # the model a user loads
+        growth["test_rel_l2_after"] = _test_error(best, data, state, val_metric, target)
+        save_checkpoint(out, state)
 
     metrics = {
         "epoch": state["epoch"], "step": state["step"], "stopped": stopped,
@@ -281,12 +295,25 @@ def _keep_best(state: dict[str, Any], val_rel_l2: float) -> None:
                          "model": {k: v.detach().clone() for k, v in state["model"].items()}}
 
 
-def _check_same_store(state: dict[str, Any], data: str) -> None:
-    """Resuming on another store would mix two datasets under one split: bad input."""
+def _check_same_store(state: dict[str, Any], data: str) -> bool:
+    """Resuming on another store would mix two datasets under one split: bad input. True
+    when ``data`` is the checkpoint's store grown (then training fine-tunes on it)."""
     saved, given = state["config"].get("store"), store_identity(data)
+    if is_growth(saved, given):
+        return True
     if saved is not None and saved != given:
         raise SurrogateError(f"the checkpoint was trained on a store made for {saved}, "
                              f"not {given}; train into a new folder")
+    return False
+
+
+def _test_error(net: NormalizedOperator, data: str, state: dict[str, Any],
+                metric: LpLoss | H1Loss, device: torch.device) -> float:
+    """Mean relative error on the state's test split of ``data`` (NaN when it is empty)."""
+    config = state["config"]
+    test = ZarrFieldDataset(data, state["split"]["test"].numpy(), config["fields"],
+                            config["params"])
+    return _mean_metric(net, test, metric, config, device)
 
 
 def _initial_state(data: str, config: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from .._features import low_mode_features
 from .._random_fields import (
     decaying_coefficients,
     gaussian_random_field,
+    grf_modes,
+    grf_series,
     grf_spectrum,
     sine_basis,
     sine_series,
@@ -32,6 +34,8 @@ class Darcy(StencilFamily):
     """Medium a = exp(GRF(alpha, tau)) ("lognormal") or, by the GRF's sign ("threshold"),
     12 and 12 / ``contrast`` (12/3 by default; e.g. contrast=1e3 for high-contrast media).
 
+    ``grf_modes`` = K > 0 draws the GRF by wavenumber (``grf_modes``, |k_i| <= K) instead of
+    as FFT noise on the grid: the same field at every resolution (resolution ladders).
     ``forcing`` is a constant or "random" (a smooth sine series, then stored as a field);
     ``assemble(coefficient=a[, forcing=f])``. A stencil-level family: matrix SPD, finite
     volumes with ``face_mean`` face coefficients.
@@ -46,6 +50,7 @@ class Darcy(StencilFamily):
         "forcing": 1.0,
         "face_mean": "harmonic",
         "contrast": 4.0,
+        "grf_modes": 0,
     }
 
     @property
@@ -57,6 +62,11 @@ class Darcy(StencilFamily):
         return self._options["face_mean"]
 
     @property
+    def resolution_independent(self) -> bool:
+        """Whether sample i has the same medium at every grid: with ``grf_modes`` only."""
+        return bool(self._options["grf_modes"])
+
+    @property
     def _random_forcing(self) -> bool:
         return self._options["forcing"] == "random"
 
@@ -66,13 +76,18 @@ class Darcy(StencilFamily):
         self._number("alpha", 0.0)
         self._number("tau", 0.0)
         self._number("contrast", 0.0)
+        self._integer("grf_modes", 0)
         if not self._random_forcing:
             self._number("forcing")
 
     def draw(self, rng: np.random.Generator, index: int) -> dict[str, Any]:
         """Random inputs in a fixed order (medium, then forcing) so subclasses can extend."""
         o = self._options
-        grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"])
+        if o["grf_modes"]:
+            modes = grf_modes(rng, o["grf_modes"], len(self.grid), o["alpha"], o["tau"])
+            grf = grf_series(modes, *self._grid.axes)
+        else:
+            grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"])
         if o["coefficient"] == "lognormal":
             coefficient = np.exp(grf)
         else:
@@ -96,6 +111,8 @@ class Darcy(StencilFamily):
 
     def _sample_batch(self, indices: np.ndarray, seed: int, device: torch.device
                       ) -> SystemBatch:
+        if self._options["grf_modes"]:  # the wavenumber draw: host samples, stacked
+            return super()._sample_batch(indices, seed, device)
         from .._batch import host_buffer
 
         noise, staged = host_buffer((len(indices), 2, *self.grid), device)

@@ -46,6 +46,12 @@ class Obstacles(StencilFamily):
     name = "obstacles"
     version = "1"  # bumped when its samples change: a store resumes only its own
     field_names = ("mask", "divergence")
+
+    @property
+    def resolution_independent(self) -> bool:
+        """Whether sample i has the same solids at every grid (a resolution ladder): discs and
+        boxes are drawn in unit-square lengths; the GRF is drawn as FFT noise on the grid."""
+        return self._options["solids"] != "grf"
     defaults: ClassVar[dict[str, Any]] = {
         "solids": "discs",
         "fraction": 0.2,

@@ -157,6 +157,7 @@ class PETScSolver(Solver):
 
     def _begin_sequence(self) -> None:
         self.setup().previous_ = None
+        self.ksp_.reset()  # a new sequence may hold systems of another size
 
     def _initial_guess(self, system: LinearSystem) -> np.ndarray | None:
         return self.previous_ if self.warm_start else None
