@@ -75,7 +75,8 @@ def run_external_case(case: Case, suite: str, out: Path, only: list[str] | None 
     """Every solver solves the case's sequence through the ``solve`` flow (one shared
     Prefect API): wall time per system of the run, reading and sorting included."""
     from flows import shared_prefect_api
-    from flows.solve import SolveSpec, run_solve
+    from flows.solve import SolveSpec
+    from flows.solve_flow import run_solve
 
     systems = skfem_sequence(case.family_options["refine"], case.n)
     runs = [(label, label, options) for label, options in petsc_solvers(True, True)

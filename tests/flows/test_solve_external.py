@@ -12,7 +12,8 @@ import scipy.sparse as sp
 
 import storage
 from benchmarks.external import skfem_sequence, write_sequence
-from flows.solve import SolveSpec, run_solve
+from flows.solve import SolveSpec
+from flows.solve_flow import run_solve
 
 TOL = 1e-9
 
