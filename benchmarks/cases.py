@@ -8,7 +8,9 @@ from typing import Any
 __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
-SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm")
+SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm", "contrast")
+# the contrast suite (issue 17, docs/multigrid.md): samples per case by grid side
+CONTRAST_N = {64: 16, 128: 8, 256: 8, 512: 4, 1024: 2}
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,14 @@ CASES: dict[str, Case] = {c.name: c for c in (
          suites=("surrogate",), kind="surrogate"),
     Case("surrogate-variants", "darcy", (64, 64), 1000, 1e-8, {"coefficient": "threshold"},
          suites=("surrogate-variants",), kind="surrogate-variants"),
+    # T11/C2: threshold contrast 1e2-1e6 and lognormal log-variance 1-9 (sigma 1-3)
+    *(Case(f"darcy-t{c:.0e}-{s}".replace("+0", ""), "darcy", (s, s), CONTRAST_N[s], 1e-8,
+           {"coefficient": "threshold", "contrast": c}, suites=("contrast",))
+      for c in (1e2, 1e4, 1e6) for s in CONTRAST_N),
+    *(Case(f"darcy-s{sigma}-{s}", "darcy", (s, s), CONTRAST_N[s], 1e-8, {"sigma": float(sigma)},
+           suites=("contrast",)) for sigma in (1, 2, 3) for s in CONTRAST_N),
+    Case("darcy-t1e4-48c", "darcy", (48, 48, 48), 4, 1e-8,
+         {"coefficient": "threshold", "contrast": 1e4}, suites=("contrast",)),
 )}
 
 

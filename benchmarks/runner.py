@@ -19,6 +19,7 @@ import torch
 import pdes
 import solvers
 
+from .amg import AMG_SOLVERS, make_solver
 from .cases import Case, bench_row, petsc_solvers, select
 from .report import write_markdown, write_plots
 
@@ -26,10 +27,11 @@ __all__ = ["SolverRun", "ablation_runs", "run_case", "run_suite", "solver_runs"]
 
 log = logging.getLogger(__name__)
 # A solver that has not finished a case within this budget stops; its row says so.
-BUDGET_SECONDS = {"quick": 8.0, "full": 45.0, "gpu": 60.0}
+BUDGET_SECONDS = {"quick": 8.0, "full": 45.0, "gpu": 60.0, "contrast": 20.0}
 QUICK_PETSC = {"petsc:gmres+ilu", "petsc:cg+icc", "petsc:cg+gamg", "petsc:minres+none",
                "petsc:lu", "petsc:cholesky"}
 GPU_PETSC = {"petsc:cg+gamg", "petsc:lu"}  # the CPU references of the gpu suite
+CONTRAST_PETSC = {"petsc:cg+icc", "petsc:cg+gamg", "petsc:lu", "petsc:cholesky"}
 
 
 @dataclass(frozen=True)
@@ -48,16 +50,19 @@ def solver_runs(case: Case, sample: pdes.LinearSystem, suite: str) -> list[Solve
     ``quick`` keeps the strongest PETSc references (preconditioned Krylov, GAMG, direct)
     and leaves the unpreconditioned ones and the ablation to ``full``.
     """
-    keep = {"quick": QUICK_PETSC, "gpu": GPU_PETSC}.get(suite)
+    keep = {"quick": QUICK_PETSC, "gpu": GPU_PETSC, "contrast": CONTRAST_PETSC}.get(suite)
     runs = [SolverRun(name, name, opts) for name, opts in
             petsc_solvers(sample.symmetric, sample.definite) if keep is None or name in keep]
-    if suite != "gpu":
+    if sample.symmetric and sample.definite and suite != "gpu":
+        runs += [SolverRun(name, name) for name in amg_rows()]
+    if suite not in ("gpu", "contrast"):
         runs.append(SolverRun("gcrodr", "gcrodr"))
-    if sample.symmetric and sample.definite:
+    if sample.symmetric and sample.definite and suite != "contrast":
         runs.append(SolverRun("rcg", "rcg", sorted_order=True))
     runs.append(SolverRun("batched", "batched", sorted_order=True))
     runs.append(SolverRun("skr", "skr", sorted_order=True))
-    runs.append(SolverRun("skr[factor]", "skr", {"engine": "factor"}, sorted_order=True))
+    if suite != "contrast":
+        runs.append(SolverRun("skr[factor]", "skr", {"engine": "factor"}, sorted_order=True))
     if suite == "full":
         runs += ablation_runs()
     return runs
@@ -92,7 +97,7 @@ def run_case(case: Case, suite: str, only: list[str] | None = None,
     budget = budget if budget is not None else BUDGET_SECONDS.get(suite, 120.0)
     rows = []
     for run in runs:  # warm-up: module imports (torch, PETSc) are per process, not per sample
-        solvers.get(run.name, tol=case.tol, **run.options)
+        _solver(run, case.tol)
     for run in runs:
         rows.append(_measure(case, suite, run, systems, features, budget))
         r = rows[-1]
@@ -104,7 +109,7 @@ def run_case(case: Case, suite: str, only: list[str] | None = None,
 
 def _measure(case: Case, suite: str, run: SolverRun, systems, features, budget: float) -> dict:
     start = time.perf_counter()
-    solver = solvers.get(run.name, tol=case.tol, **run.options)
+    solver = _solver(run, case.tol)
     if run.sorted_order and case.order != "none":
         order = solvers.order(features, method=case.order)
     else:
@@ -128,6 +133,21 @@ def _measure(case: Case, suite: str, run: SolverRun, systems, features, budget: 
                "stopped_by_budget": measured < len(systems), "budget_s": budget,
                "order": case.order if run.sorted_order else "none",
                "options": {k: str(v) for k, v in run.options.items()}})
+
+
+def amg_rows() -> list[str]:
+    """The pyamg rows when the bench extra is installed (``pip install pdeforge[bench]``)."""
+    try:
+        import pyamg  # noqa: F401
+    except ImportError:
+        return []
+    return list(AMG_SOLVERS)
+
+
+def _solver(run: SolverRun, tol: float):
+    if run.name in AMG_SOLVERS:
+        return make_solver(run.name, tol=tol, **run.options)
+    return solvers.get(run.name, tol=tol, **run.options)
 
 
 def run_suite(suite: str = "quick", cases: list[str] | None = None,

@@ -34,6 +34,9 @@ RANDOM_FORCING_MODES = 4
 class Darcy(Family):
     """Medium a = exp(GRF(alpha, tau)) ("lognormal") or, by the GRF's sign ("threshold"),
     12 and 12 / ``contrast`` (12/3 by default; e.g. contrast=1e3 for high-contrast media).
+    ``sigma`` rescales the GRF to that standard deviation (log a has variance sigma^2:
+    sigma=2 spans ~1e5 between the extremes of a 256^2 lognormal medium); None keeps the
+    FNO normalisation (std ~0.3 in 2-D).
 
     ``forcing`` is a constant or "random" (a smooth sine series, then stored as a field);
     ``assemble(coefficient=a, forcing=f)`` accepts any forcing field.
@@ -48,6 +51,7 @@ class Darcy(Family):
         "forcing": 1.0,
         "face_mean": "harmonic",
         "contrast": 4.0,
+        "sigma": None,
     }
 
     @property
@@ -64,8 +68,21 @@ class Darcy(Family):
         self._number("alpha", 0.0)
         self._number("tau", 0.0)
         self._number("contrast", 0.0)
+        if self._options["sigma"] is not None:
+            self._number("sigma", 0.0)
         if not self._random_forcing:
             self._number("forcing")
+
+    @property
+    def _grf_scale(self) -> float:
+        """Factor taking the GRF to standard deviation ``sigma`` (1 without one): its
+        variance is sum(spectrum^2) / N^2 (the inverse FFT of unit complex noise)."""
+        sigma = self._options["sigma"]
+        if sigma is None:
+            return 1.0
+        o = self._options
+        spectrum = grf_spectrum(self.grid, o["alpha"], o["tau"])
+        return float(sigma) * spectrum.size / float(np.sqrt(np.sum(spectrum**2)))
 
     def _draw(self, index: int, seed: int) -> dict[str, Any]:
         return self._draw_from(self._rng(index, seed))
@@ -73,7 +90,7 @@ class Darcy(Family):
     def _draw_from(self, rng: np.random.Generator) -> dict[str, Any]:
         """Random inputs in a fixed order (medium, then forcing) so subclasses can extend."""
         o = self._options
-        grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"])
+        grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"]) * self._grf_scale
         if o["coefficient"] == "lognormal":
             coefficient = np.exp(grf)
         else:
@@ -112,7 +129,7 @@ class Darcy(Family):
         o = self._options
         grf = _batch.gaussian_random_fields(
             noise, grf_spectrum(self.grid, o["alpha"], o["tau"]), device
-        )
+        ) * self._grf_scale
         if o["coefficient"] == "lognormal":
             a = grf.exp()
         else:

@@ -17,12 +17,13 @@ from .._threads import single_threaded
 from ..recycling._torch_sparse import resolve_device
 from ._krylov import direct_lanes, gmres_lanes, pcg_lanes
 from ._lanes import Lanes, host_loader, make_chains
+from ._multigrid import MultigridPreconditioner
 from ._spectral import SpectralPreconditioner
 
 __all__ = ["BatchedSolver", "Jacobi", "PRECONDITIONERS", "default_batch"]
 
 log = logging.getLogger(__name__)
-PRECONDITIONERS = ("spectral", "jacobi", "none")
+PRECONDITIONERS = ("spectral", "jacobi", "none", "mg")
 METHODS = ("auto", "cg", "gmres")
 # float64 vectors a lane holds at once: PCG's x, r, z, p, q, b, faces, reaction, temporaries;
 # GMRES(m) twice as many per basis vector when the complex shift is on.
@@ -60,7 +61,8 @@ class Jacobi(Identity):
         return r / self.op.diagonal
 
 
-_FACTORIES = {"spectral": SpectralPreconditioner, "jacobi": Jacobi, "none": Identity}
+_FACTORIES = {"spectral": SpectralPreconditioner, "jacobi": Jacobi, "none": Identity,
+              "mg": MultigridPreconditioner}
 
 
 class BatchedSolver(Solver):

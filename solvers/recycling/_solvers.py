@@ -13,7 +13,8 @@ from .._base import SolverError, SolveResult
 from ._common import RecyclingSolver
 from ._torch_sparse import resolve_device
 
-__all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins"]
+__all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins", "face_contrast",
+           "lane_plan"]
 
 ENGINES = ("auto", "factor", "batched")
 # Measured on the 2-core CPU (README, "Batched lanes"): DST-preconditioned CG on lanes beats
@@ -23,6 +24,39 @@ ENGINES = ("auto", "factor", "batched")
 # 256^2 (2.6 vs 3.3-4.2 ms at 128^2; 23 vs 16 ms at 256^2).
 BATCHED_MIN_UNKNOWNS = 64 * 64
 FIXED_OPERATOR_FACTOR_BELOW = 256 * 256
+# docs/multigrid.md: the DST preconditioner's iterations grow with the coefficient contrast
+# (154-463 at 1e3), multigrid's do not; multigrid wins from this face contrast on.
+MG_MIN_CONTRAST = 1e2
+
+
+def face_contrast(system: LinearSystem) -> float:
+    """The largest ratio of positive face coefficients along one axis (1 for constant faces;
+    the faces to decoupled cells, zero, do not count)."""
+    contrast = 1.0
+    for face in system.stencil.faces:
+        positive = face[face > 0]
+        if positive.size:
+            contrast = max(contrast, float(positive.max() / positive.min()))
+    return contrast
+
+
+def lane_plan(system: LinearSystem, device: str) -> tuple[str, str, str]:
+    """``skr``'s engine ``auto``: (engine, lane preconditioner, reason), by the measured rules
+    above from the first system of a sequence: its family's flags, its size and the face
+    contrast of its sampled coefficients."""
+    if system.stencil is None:
+        return "factor", "", "factor: the systems carry no stencil"
+    spd = system.symmetric and system.definite
+    contrast = face_contrast(system)
+    high = spd and contrast >= MG_MIN_CONTRAST
+    preconditioner = "mg" if high else "spectral"
+    why = (f"face contrast {contrast:.1e} {'>=' if high else '<'} {MG_MIN_CONTRAST:.0e}"
+           + ("" if spd else ", indefinite"))
+    if resolve_device(device).type != "cpu":
+        return "batched", preconditioner, f"batched+{preconditioner}: on a GPU; {why}"
+    if not batched_wins(system, device):
+        return "factor", "", f"factor: {system.size} unknowns on the CPU; {why}"
+    return "batched", preconditioner, f"batched+{preconditioner}: {system.size} unknowns; {why}"
 
 
 def batched_wins(system: LinearSystem, device: str) -> bool:
@@ -124,42 +158,43 @@ class SKR(RecyclingSolver):
         return {**super().options(), "engine": self.engine, "batch": self.batch}
 
     def solve_sequence(self, systems: Iterable[LinearSystem]) -> Iterator[SolveResult]:
-        """Batched lanes where they win (``batched_wins``), else the reused-factor chain."""
+        """Batched lanes where they win (``lane_plan``), else the reused-factor chain."""
         systems = iter(systems)
         first = next(systems, None)
         if first is None:
             return
         systems = chain([first], systems)
-        lanes = self._lanes_for(first)
-        if lanes is None:
-            yield from super().solve_sequence(systems)
-            return
-        for result in lanes.solve_sequence(systems):
-            result.info["engine"] = "batched"
-            yield result
+        lanes, choice = self._lanes_for(first)
+        results = (super().solve_sequence(systems) if lanes is None
+                   else lanes.solve_sequence(systems))
+        for result in results:
+            yield _chosen(result, lanes, choice)
 
     def solve_samples(self, family, indices, seed: int):
         """As ``solve_sequence``; on the lanes the samples are assembled on the device."""
         indices = list(indices)
-        lanes = self._lanes_for(family.sample(int(indices[0]), seed)) if indices else None
-        if lanes is None:
-            yield from super().solve_samples(family, indices, seed)
+        if not indices:
             return
-        for result, fields, params in lanes.solve_samples(family, indices, seed):
-            result.info["engine"] = "batched"
-            yield result, fields, params
+        lanes, choice = self._lanes_for(family.sample(int(indices[0]), seed))
+        samples = (super().solve_samples(family, indices, seed) if lanes is None
+                   else lanes.solve_samples(family, indices, seed))
+        for result, fields, params in samples:
+            yield _chosen(result, lanes, choice), fields, params
 
     def _lanes_for(self, system: LinearSystem):
-        """The batched solver to use for sequences like ``system`` (None: the factor chain)."""
-        engine = self.engine
-        if engine == "auto":
-            engine = "batched" if batched_wins(system, self.device) else "factor"
+        """(the batched solver for sequences like ``system``, None for the factor chain;
+        the choice and its reason)."""
+        engine, preconditioner, choice = lane_plan(system, self.device)
+        if self.engine != "auto":
+            engine, preconditioner = self.engine, preconditioner or "spectral"
+            choice = f"{engine}: engine={engine} given"
         if engine == "factor":
-            return None
+            return None, choice
         from ..batched import BatchedSolver
 
         return BatchedSolver(tol=self.tol, max_iterations=self.max_iterations,
-                             device=self.device, batch=self.batch, warm_start=self.warm_start)
+                             device=self.device, batch=self.batch, warm_start=self.warm_start,
+                             preconditioner=preconditioner), choice
 
     def _recycles(self, method: str) -> bool:
         if self.recycle == "auto":
@@ -168,3 +203,10 @@ class SKR(RecyclingSolver):
 
     def _method(self, system: LinearSystem) -> str:
         return "cg" if system.symmetric and system.definite else "gcrodr"
+
+
+def _chosen(result: SolveResult, lanes, choice: str) -> SolveResult:
+    """``result`` with the engine and ``skr``'s choice (and why) in its info."""
+    result.info["engine"] = "factor" if lanes is None else "batched"
+    result.info["choice"] = choice
+    return result
