@@ -24,34 +24,48 @@ ENGINES = ("auto", "factor", "batched")
 # 256^2 (2.6 vs 3.3-4.2 ms at 128^2; 23 vs 16 ms at 256^2).
 BATCHED_MIN_UNKNOWNS = 64 * 64
 FIXED_OPERATOR_FACTOR_BELOW = 256 * 256
-# docs/multigrid.md: the DST preconditioner's iterations grow with the coefficient contrast
-# (154-463 at 1e3), multigrid's do not; multigrid wins from this face contrast on.
-MG_MIN_CONTRAST = 1e2
+# docs/multigrid.md: the DST preconditioner's iterations grow with the coefficients' contrast
+# and jumps (threshold 1e2: 130 at 64^2, 609 at 256^2), multigrid's do not (13-15). On the
+# 2-core CPU multigrid was faster from a face contrast of 10 or a jump of 2 between
+# neighbouring faces (threshold media at any contrast), and with decoupled cells (obstacles:
+# 77 vs 114 ms at 128^2); the smooth default lognormal medium (contrast 3-4) stays spectral
+# (138 vs 190 ms at 256^2).
+MG_MIN_CONTRAST = 10.0
+MG_MIN_JUMP = 2.0
 
 
-def face_contrast(system: LinearSystem) -> float:
-    """The largest ratio of positive face coefficients along one axis (1 for constant faces;
-    the faces to decoupled cells, zero, do not count)."""
-    contrast = 1.0
-    for face in system.stencil.faces:
+def face_contrast(system: LinearSystem) -> tuple[float, float, bool]:
+    """(contrast, jump, decoupled) of a system's positive face coefficients: the largest
+    ratio along one axis, the largest ratio of two neighbouring faces, and whether some
+    cells have no face at all (solids)."""
+    contrast = jump = 1.0
+    coupled = np.zeros(system.grid, dtype=bool)
+    for axis, face in enumerate(system.stencil.faces):
+        n = face.shape[axis]
         positive = face[face > 0]
         if positive.size:
             contrast = max(contrast, float(positive.max() / positive.min()))
-    return contrast
+        lo, hi = np.take(face, range(n - 1), axis), np.take(face, range(1, n), axis)
+        both = (lo > 0) & (hi > 0)
+        if both.any():
+            ratio = lo[both] / hi[both]
+            jump = max(jump, float(np.max(np.maximum(ratio, 1 / ratio))))
+        coupled |= (lo > 0) | (hi > 0)
+    return contrast, jump, not bool(coupled.all())
 
 
 def lane_plan(system: LinearSystem, device: str) -> tuple[str, str, str]:
     """``skr``'s engine ``auto``: (engine, lane preconditioner, reason), by the measured rules
-    above from the first system of a sequence: its family's flags, its size and the face
-    contrast of its sampled coefficients."""
+    above from the first system of a sequence: its family's flags, its size and the contrast
+    of its sampled coefficients."""
     if system.stencil is None:
         return "factor", "", "factor: the systems carry no stencil"
     spd = system.symmetric and system.definite
-    contrast = face_contrast(system)
-    high = spd and contrast >= MG_MIN_CONTRAST
-    preconditioner = "mg" if high else "spectral"
-    why = (f"face contrast {contrast:.1e} {'>=' if high else '<'} {MG_MIN_CONTRAST:.0e}"
-           + ("" if spd else ", indefinite"))
+    contrast, jump, decoupled = face_contrast(system)
+    rough = contrast >= MG_MIN_CONTRAST or jump >= MG_MIN_JUMP or decoupled
+    preconditioner = "mg" if spd and rough else "spectral"
+    why = (f"face contrast {contrast:.1e}, jump {jump:.1f}"
+           + (", decoupled cells" if decoupled else "") + ("" if spd else ", indefinite"))
     if resolve_device(device).type != "cpu":
         return "batched", preconditioner, f"batched+{preconditioner}: on a GPU; {why}"
     if not batched_wins(system, device):
