@@ -192,7 +192,7 @@ class MultigridPreconditioner:
     only the finest level follows the new system.
     """
 
-    def __init__(self, op: StencilOperator, cycle: str = "W", smoothing: int = 1,
+    def __init__(self, op: StencilOperator, cycle: str = "W", smoothing: int = 2,
                  coarsening: str = "galerkin", correction: float = 1.8,
                  precision: str = "float32", reuse: bool = False):
         if cycle not in CYCLES or coarsening not in COARSENINGS or smoothing < 1:
