@@ -82,6 +82,8 @@ def test_darcy_sigma_sets_the_log_variance():
     family = pdes.get("darcy", grid=(64, 64), sigma=2.0)
     logs = np.stack([np.log(family.sample(i, 0).fields["coefficient"]) for i in range(16)])
     assert 2.5 <= logs.var() <= 5.5  # sigma^2 = 4, up to sampling noise of 16 smooth fields
+    on_device = family.sample_batch([3], 0, "cpu").fields["coefficient"][0].numpy()
+    assert np.allclose(on_device, family.sample(3, 0).fields["coefficient"], rtol=1e-10)
     with pytest.raises(pdes.PDEError):
         pdes.get("darcy", grid=(8, 8), sigma=-1.0)
 
