@@ -9,7 +9,9 @@ __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
 SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm",
-          "integrity", "external")
+          "integrity", "external", "contrast")
+# the contrast suite (issue 17, docs/multigrid.md): samples per case by grid side
+CONTRAST_N = {64: 16, 128: 8, 256: 8, 512: 4, 1024: 2}
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,14 @@ CASES: dict[str, Case] = {c.name: c for c in (
     # `pdeforge solve`, every solver a run of its own (benchmarks/external.py)
     Case("skfem-sequence", "external", (32513,), 100, 1e-8, {"refine": 7},
          suites=("external",), kind="external"),
+    # T11/C2: threshold contrast 1e2-1e6 and lognormal log-variance 1-9 (sigma 1-3)
+    *(Case(f"darcy-t{c:.0e}-{s}".replace("+0", ""), "darcy", (s, s), CONTRAST_N[s], 1e-8,
+           {"coefficient": "threshold", "contrast": c}, suites=("contrast",))
+      for c in (1e2, 1e4, 1e6) for s in CONTRAST_N),
+    *(Case(f"darcy-s{sigma}-{s}", "darcy", (s, s), CONTRAST_N[s], 1e-8, {"sigma": float(sigma)},
+           suites=("contrast",)) for sigma in (1, 2, 3) for s in CONTRAST_N),
+    Case("darcy-t1e4-48c", "darcy", (48, 48, 48), 4, 1e-8,
+         {"coefficient": "threshold", "contrast": 1e4}, suites=("contrast",)),
 )}
 
 

@@ -17,7 +17,7 @@ import solvers
 
 from .cases import Case, bench_row
 
-__all__ = ["SolverRun", "log", "measure"]
+__all__ = ["SolverRun", "log", "measure", "run_solver"]
 
 log = logging.getLogger("benchmarks")
 
@@ -32,12 +32,21 @@ class SolverRun:
     sorted_order: bool = False
 
 
+def run_solver(run: SolverRun, tol: float) -> solvers.Solver:
+    """The solver a row runs: a registered one, or a bench-only pyamg row."""
+    from .amg import AMG_SOLVERS, make_solver
+
+    if run.name in AMG_SOLVERS:
+        return make_solver(run.name, tol=tol, **run.options)
+    return solvers.get(run.name, tol=tol, **run.options)
+
+
 def measure(case: Case, suite: str, run: SolverRun, systems: list[pdes.LinearSystem],
             features: np.ndarray, budget: float) -> dict[str, Any]:
     """One row: ``run`` over ``systems`` (in sorted order when the run sees it), wall time
     per sample with the solver's set-up, stopped after ``budget`` seconds."""
     start = time.perf_counter()
-    solver = solvers.get(run.name, tol=case.tol, **run.options)
+    solver = run_solver(run, case.tol)
     if run.sorted_order and case.order != "none":
         order = solvers.order(features, method=case.order)
     else:

@@ -16,19 +16,23 @@ import numpy as np
 import torch
 
 import pdes
-import solvers
 
+from .amg import AMG_SOLVERS
 from .cases import Case, petsc_solvers, select
-from .measure import SolverRun, log, measure
+from .measure import SolverRun, log, measure, run_solver
 from .report import write_markdown, write_plots
 
 __all__ = ["KINDS", "ablation_runs", "run_case", "run_suite", "solver_runs"]
 
 # A solver that has not finished a case within this budget stops; its row says so.
-BUDGET_SECONDS = {"quick": 8.0, "full": 45.0, "gpu": 60.0}
+BUDGET_SECONDS = {"quick": 8.0, "full": 45.0, "gpu": 60.0, "contrast": 20.0}
 QUICK_PETSC = {"petsc:gmres+ilu", "petsc:gmres+asm", "petsc:cg+icc", "petsc:cg+gamg",
                "petsc:minres+none", "petsc:lu", "petsc:cholesky"}
 GPU_PETSC = {"petsc:cg+gamg", "petsc:lu"}  # the CPU references of the gpu suite
+CONTRAST_PETSC = {"petsc:cg+icc", "petsc:cg+gamg", "petsc:cholesky"}
+# at 1024^2 and contrast 1e4 the TRUE residual's rounding floor is near 1e-8 (LU: 1.2e-8):
+# the contrast suite caps skr's iterations so that a lane at that floor ends its row
+CONTRAST_MAX_ITERATIONS = 300
 # case kind -> "module:function(case, suite, out, only=...) -> rows", imported when needed
 KINDS = {
     "solvers": "benchmarks.runner:run_case",
@@ -48,18 +52,22 @@ def solver_runs(case: Case, sample: pdes.LinearSystem, suite: str) -> list[Solve
     ``quick`` keeps the strongest PETSc references (preconditioned Krylov, GAMG, direct)
     and leaves the unpreconditioned ones and the ablation to ``full``.
     """
-    keep = {"quick": QUICK_PETSC, "gpu": GPU_PETSC}.get(suite)
+    keep = {"quick": QUICK_PETSC, "gpu": GPU_PETSC, "contrast": CONTRAST_PETSC}.get(suite)
     runs = [SolverRun(name, name, opts) for name, opts in
             petsc_solvers(sample.symmetric, sample.definite) if keep is None or name in keep]
-    if suite != "gpu":
+    if sample.symmetric and sample.definite and suite != "gpu":
+        runs += [SolverRun(name, name) for name in amg_rows()]
+    if suite not in ("gpu", "contrast"):
         runs.append(SolverRun("gcrodr", "gcrodr"))
-    if sample.symmetric and sample.definite:
+    if sample.symmetric and sample.definite and suite != "contrast":
         runs.append(SolverRun("rcg", "rcg", sorted_order=True))
     lanes = sample.stencil is not None  # a general-level family has no lanes
-    if lanes:
+    if lanes and suite != "contrast":
         runs.append(SolverRun("batched", "batched", sorted_order=True))
-    runs.append(SolverRun("skr", "skr", sorted_order=True))
-    runs.append(SolverRun("skr[factor]", "skr", {"engine": "factor"}, sorted_order=True))
+    capped = {"max_iterations": CONTRAST_MAX_ITERATIONS} if suite == "contrast" else {}
+    runs.append(SolverRun("skr", "skr", capped, sorted_order=True))
+    if suite != "contrast":
+        runs.append(SolverRun("skr[factor]", "skr", {"engine": "factor"}, sorted_order=True))
     if suite == "full":
         runs += [r for r in ablation_runs() if lanes or r.name != "batched"]
     return runs
@@ -94,7 +102,7 @@ def run_case(case: Case, suite: str, out: Path | None = None, only: list[str] | 
     budget = budget if budget is not None else BUDGET_SECONDS.get(suite, 120.0)
     rows = []
     for run in runs:  # warm-up: module imports (torch, PETSc) are per process, not per sample
-        solvers.get(run.name, tol=case.tol, **run.options)
+        run_solver(run, case.tol)
     for run in runs:
         rows.append(measure(case, suite, run, systems, features, budget))
         r = rows[-1]
@@ -102,6 +110,15 @@ def run_case(case: Case, suite: str, out: Path | None = None, only: list[str] | 
                  r["ms_per_sample"], r["iterations_mean"], r["max_residual"],
                  "" if r["converged_all"] else " (FAILED)")
     return rows
+
+
+def amg_rows() -> list[str]:
+    """The pyamg rows when the bench extra is installed (``pip install pdeforge[bench]``)."""
+    try:
+        import pyamg  # noqa: F401
+    except ImportError:
+        return []
+    return list(AMG_SOLVERS)
 
 
 def run_suite(suite: str = "quick", cases: list[str] | None = None,

@@ -189,6 +189,8 @@ def _format_summary(store: str, s: dict) -> str:
                      f"{r['solved'] / max(r['seconds'], 1e-9):.1f} samples/s (solving "
                      f"{r['solve_seconds']:.1f} s), solver {r['solver']} on "
                      f"{', '.join(r['devices']) or '-'}, {r['task_runner']}")
+        if r.get("choices"):
+            lines.append(f"  solver choice: {'; '.join(r['choices'])}")
     if s.get("failures_by_reason") or s.get("fallbacks"):
         reasons = ", ".join(f"{count} {reason}" for reason, count in
                             sorted(s["failures_by_reason"].items())) or "none"

@@ -111,7 +111,7 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
         len(failures))
     return {"start": start, "count": len(source), "failures": failures, "fallbacks": fallbacks,
             "iterations": int(np.sum(iterations)), "seconds": float(np.sum(seconds)),
-            "device": device}
+            "device": device, "choice": first.info.get("choice", "")}
 
 
 def fall_back(spec: GenerateSpec, family, index: int, first) -> tuple[Any, str]:
@@ -144,7 +144,8 @@ def finalize(spec: GenerateSpec, reports: list[dict[str, Any]], run: dict[str, A
                         "failed": len(failures), "fallbacks": len(fallbacks),
                         "solve_seconds": sum(r["seconds"] for r in reports),
                         "iterations": sum(r["iterations"] for r in reports),
-                        "devices": sorted({r["device"] for r in reports})})
+                        "devices": sorted({r["device"] for r in reports}),
+                        "choices": sorted({r["choice"] for r in reports if r.get("choice")})})
     return dataset.summary()
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .._errors import PDEError
 from .._features import low_mode_features
 from .._random_fields import (
     decaying_coefficients,
@@ -33,6 +34,9 @@ RANDOM_FORCING_MODES = 4
 class Darcy(StencilFamily):
     """Medium a = exp(GRF(alpha, tau)) ("lognormal") or, by the GRF's sign ("threshold"),
     12 and 12 / ``contrast`` (12/3 by default; e.g. contrast=1e3 for high-contrast media).
+    ``sigma`` rescales the GRF to that standard deviation (log a has variance sigma^2:
+    sigma=2 spans ~1e5 between the extremes of a 256^2 lognormal medium); None keeps the
+    FNO normalisation (std ~0.3 in 2-D).
 
     ``grf_modes`` = K > 0 draws the GRF by wavenumber (``grf_modes``, |k_i| <= K) instead of
     as FFT noise on the grid: the same field at every resolution (resolution ladders).
@@ -51,6 +55,7 @@ class Darcy(StencilFamily):
         "face_mean": "harmonic",
         "contrast": 4.0,
         "grf_modes": 0,
+        "sigma": None,
     }
 
     @property
@@ -77,8 +82,24 @@ class Darcy(StencilFamily):
         self._number("tau", 0.0)
         self._number("contrast", 0.0)
         self._integer("grf_modes", 0)
+        if self._options["sigma"] is not None:
+            self._number("sigma", 0.0)
+            if self._options["grf_modes"]:
+                raise PDEError("darcy: sigma scales the grid's GRF; it does not combine with "
+                               "grf_modes (a ladder's resolution-free draw)")
         if not self._random_forcing:
             self._number("forcing")
+
+    @property
+    def _grf_scale(self) -> float:
+        """Factor taking the GRF to standard deviation ``sigma`` (1 without one): its
+        variance is sum(spectrum^2) / N^2 (the inverse FFT of unit complex noise)."""
+        sigma = self._options["sigma"]
+        if sigma is None:
+            return 1.0
+        o = self._options
+        spectrum = grf_spectrum(self.grid, o["alpha"], o["tau"])
+        return float(sigma) * spectrum.size / float(np.sqrt(np.sum(spectrum**2)))
 
     def draw(self, rng: np.random.Generator, index: int) -> dict[str, Any]:
         """Random inputs in a fixed order (medium, then forcing) so subclasses can extend."""
@@ -87,7 +108,7 @@ class Darcy(StencilFamily):
             modes = grf_modes(rng, o["grf_modes"], len(self.grid), o["alpha"], o["tau"])
             grf = grf_series(modes, *self._grid.axes)
         else:
-            grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"])
+            grf = gaussian_random_field(self.grid, rng, o["alpha"], o["tau"]) * self._grf_scale
         if o["coefficient"] == "lognormal":
             coefficient = np.exp(grf)
         else:
@@ -128,7 +149,7 @@ class Darcy(StencilFamily):
         o = self._options
         grf = _batch.gaussian_random_fields(
             noise, grf_spectrum(self.grid, o["alpha"], o["tau"]), device
-        )
+        ) * self._grf_scale
         if o["coefficient"] == "lognormal":
             a = grf.exp()
         else:

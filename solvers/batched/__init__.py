@@ -1,7 +1,8 @@
 """Batched, matrix-free solving on lanes: B similar systems at once on one device.
 
 The shared core of pdeforge's torch solvers: ``StencilOperator`` (the families' stencils
-stacked over lanes), the DST ``SpectralPreconditioner``, ``Lanes`` (chains of the sorted
+stacked over lanes), the DST ``SpectralPreconditioner``, the geometric
+``MultigridPreconditioner``, ``Lanes`` (chains of the sorted
 order, refill, true-residual checks), the one lane driver ``drive`` and the lane methods
 that plug into it (flexible PCG, GMRES, the direct solve).
 """
@@ -16,6 +17,7 @@ from ._krylov import (
     safe_direction,
 )
 from ._lanes import LaneResult, Lanes, Loader, host_loader, make_chains
+from ._multigrid import MultigridPreconditioner
 from ._operators import StencilOperator, lane_column, lane_dot, lane_norm, stack_stencils
 from ._solver import BatchedSolver, default_batch
 from ._spectral import SpectralPreconditioner, dst
@@ -32,6 +34,7 @@ __all__ = [
     "Loader",
     "Monitor",
     "Preconditioner",
+    "MultigridPreconditioner",
     "SpectralPreconditioner",
     "StencilOperator",
     "default_batch",

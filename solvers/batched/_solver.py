@@ -18,6 +18,7 @@ from .._threads import single_threaded
 from ._driver import drive
 from ._krylov import GMRES, Direct, FlexiblePCG
 from ._lanes import Lanes, host_loader, make_chains
+from ._multigrid import MultigridPreconditioner
 from ._spectral import SpectralPreconditioner
 
 __all__ = ["LANE_PRECONDITIONERS", "BatchedSolver", "LaneIdentity", "LaneJacobi", "default_batch"]
@@ -61,7 +62,8 @@ class LaneJacobi(LaneIdentity):
 
 
 # the names of solvers.PRECONDITIONERS this engine applies, and their lane factories
-_FACTORIES = {"spectral": SpectralPreconditioner, "jacobi": LaneJacobi, "none": LaneIdentity}
+_FACTORIES = {"spectral": SpectralPreconditioner, "jacobi": LaneJacobi, "none": LaneIdentity,
+              "mg": MultigridPreconditioner}
 LANE_PRECONDITIONERS = tuple(_FACTORIES)
 
 

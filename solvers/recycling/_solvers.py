@@ -12,7 +12,8 @@ from pdes import LinearSystem
 from .._base import SolverError, SolveResult, solver_device
 from ._common import RecyclingSolver
 
-__all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins"]
+__all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins", "face_contrast",
+           "lane_plan"]
 
 ENGINES = ("auto", "factor", "batched")
 # Measured on the 2-core CPU (docs/benchmarks.md, "Batched lanes"): DST-preconditioned CG on
@@ -22,6 +23,53 @@ ENGINES = ("auto", "factor", "batched")
 # 256^2 (2.6 vs 3.3-4.2 ms at 128^2; 23 vs 16 ms at 256^2).
 BATCHED_MIN_UNKNOWNS = 64 * 64
 FIXED_OPERATOR_FACTOR_BELOW = 256 * 256
+# docs/multigrid.md: the DST preconditioner's iterations grow with the coefficients' contrast
+# and jumps (threshold 1e2: 130 at 64^2, 609 at 256^2), multigrid's do not (13-15). On the
+# 2-core CPU multigrid was faster from a face contrast of 10 or a jump of 2 between
+# neighbouring faces (threshold media at any contrast), and with decoupled cells (obstacles:
+# 77 vs 114 ms at 128^2); the smooth default lognormal medium (contrast 3-4) stays spectral
+# (138 vs 190 ms at 256^2).
+MG_MIN_CONTRAST = 10.0
+MG_MIN_JUMP = 2.0
+
+
+def face_contrast(system: LinearSystem) -> tuple[float, float, bool]:
+    """(contrast, jump, decoupled) of a system's positive face coefficients: the largest
+    ratio along one axis, the largest ratio of two neighbouring faces, and whether some
+    cells have no face at all (solids)."""
+    contrast = jump = 1.0
+    coupled = np.zeros(system.grid, dtype=bool)
+    for axis, face in enumerate(system.stencil.faces):
+        n = face.shape[axis]
+        positive = face[face > 0]
+        if positive.size:
+            contrast = max(contrast, float(positive.max() / positive.min()))
+        lo, hi = np.take(face, range(n - 1), axis), np.take(face, range(1, n), axis)
+        both = (lo > 0) & (hi > 0)
+        if both.any():
+            ratio = lo[both] / hi[both]
+            jump = max(jump, float(np.max(np.maximum(ratio, 1 / ratio))))
+        coupled |= (lo > 0) | (hi > 0)
+    return contrast, jump, not bool(coupled.all())
+
+
+def lane_plan(system: LinearSystem, device: str) -> tuple[str, str, str]:
+    """``skr``'s engine ``auto``: (engine, lane preconditioner, reason), by the measured rules
+    above from the first system of a sequence: its family's flags, its size and the contrast
+    of its sampled coefficients."""
+    if system.stencil is None:
+        return "factor", "", "factor: the systems carry no stencil"
+    spd = system.symmetric and system.definite
+    contrast, jump, decoupled = face_contrast(system)
+    rough = contrast >= MG_MIN_CONTRAST or jump >= MG_MIN_JUMP or decoupled
+    preconditioner = "mg" if spd and rough else "spectral"
+    why = (f"face contrast {contrast:.1e}, jump {jump:.1f}"
+           + (", decoupled cells" if decoupled else "") + ("" if spd else ", indefinite"))
+    if solver_device(device).type != "cpu":
+        return "batched", preconditioner, f"batched+{preconditioner}: on a GPU; {why}"
+    if not batched_wins(system, device):
+        return "factor", "", f"factor: {system.size} unknowns on the CPU; {why}"
+    return "batched", preconditioner, f"batched+{preconditioner}: {system.size} unknowns; {why}"
 
 
 def batched_wins(system: LinearSystem, device: str) -> bool:
@@ -123,42 +171,43 @@ class SKR(RecyclingSolver):
         return {**super().options(), "engine": self.engine, "batch": self.batch}
 
     def solve_sequence(self, systems: Iterable[LinearSystem]) -> Iterator[SolveResult]:
-        """Batched lanes where they win (``batched_wins``), else the reused-factor chain."""
+        """Batched lanes where they win (``lane_plan``), else the reused-factor chain."""
         systems = iter(systems)
         first = next(systems, None)
         if first is None:
             return
         systems = chain([first], systems)
-        lanes = self._lanes_for(first)
-        if lanes is None:
-            yield from super().solve_sequence(systems)
-            return
-        for result in lanes.solve_sequence(systems):
-            result.info["engine"] = "batched"
-            yield result
+        lanes, choice = self._lanes_for(first)
+        results = (super().solve_sequence(systems) if lanes is None
+                   else lanes.solve_sequence(systems))
+        for result in results:
+            yield _chosen(result, lanes, choice)
 
     def solve_samples(self, family, indices, seed: int):
         """As ``solve_sequence``; on the lanes the samples are assembled on the device."""
         indices = list(indices)
-        lanes = self._lanes_for(family.sample(int(indices[0]), seed)) if indices else None
-        if lanes is None:
-            yield from super().solve_samples(family, indices, seed)
+        if not indices:
             return
-        for result, fields, params in lanes.solve_samples(family, indices, seed):
-            result.info["engine"] = "batched"
-            yield result, fields, params
+        lanes, choice = self._lanes_for(family.sample(int(indices[0]), seed))
+        samples = (super().solve_samples(family, indices, seed) if lanes is None
+                   else lanes.solve_samples(family, indices, seed))
+        for result, fields, params in samples:
+            yield _chosen(result, lanes, choice), fields, params
 
     def _lanes_for(self, system: LinearSystem):
-        """The batched solver to use for sequences like ``system`` (None: the factor chain)."""
-        engine = self.engine
-        if engine == "auto":
-            engine = "batched" if batched_wins(system, self.device) else "factor"
+        """(the batched solver for sequences like ``system``, None for the factor chain;
+        the choice and its reason)."""
+        engine, preconditioner, choice = lane_plan(system, self.device)
+        if self.engine != "auto":
+            engine, preconditioner = self.engine, preconditioner or "spectral"
+            choice = f"{engine}: engine={engine} given"
         if engine == "factor":
-            return None
+            return None, choice
         from ..batched import BatchedSolver
 
         return BatchedSolver(tol=self.tol, max_iterations=self.max_iterations,
-                             device=self.device, batch=self.batch, warm_start=self.warm_start)
+                             device=self.device, batch=self.batch, warm_start=self.warm_start,
+                             preconditioner=preconditioner), choice
 
     def _recycles(self, method: str) -> bool:
         if self.recycle == "auto":
@@ -167,3 +216,10 @@ class SKR(RecyclingSolver):
 
     def _method(self, system: LinearSystem) -> str:
         return "cg" if system.symmetric and system.definite else "gcrodr"
+
+
+def _chosen(result: SolveResult, lanes, choice: str) -> SolveResult:
+    """``result`` with the engine and ``skr``'s choice (and why) in its info."""
+    result.info["engine"] = "factor" if lanes is None else "batched"
+    result.info["choice"] = choice
+    return result
