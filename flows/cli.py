@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+
+try:  # Typer >= 0.2x raises the exceptions of the click it vendors
+    from typer._click.exceptions import NoSuchOption, UsageError
+except ImportError:  # pragma: no cover - older Typer on the real click
+    from click.exceptions import NoSuchOption, UsageError
 
 from ._env import configure_prefect
 
@@ -23,14 +27,16 @@ class BadInput(Exception):
 
 
 def _bad_input_types() -> tuple[type[BaseException], ...]:
-    from pdes import PDEError
-    from solvers import SolverError
-    from storage import StorageError
-    from surrogates.errors import SurrogateError
-
+    """The bad-input error classes of the packages loaded so far (an error class of a
+    package never imported cannot have been raised; importing one costs seconds)."""
     from .spec import SpecError
 
-    return (PDEError, SolverError, StorageError, SpecError, SurrogateError, BadInput)
+    found = [BadInput, SpecError]
+    for module, name in (("pdes", "PDEError"), ("solvers", "SolverError"),
+                         ("storage", "StorageError"), ("surrogates.errors", "SurrogateError")):
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], name))
+    return tuple(found)
 
 
 def _parse_key_values(pairs: list[str], what: str) -> dict:
@@ -48,11 +54,9 @@ def _parse_key_values(pairs: list[str], what: str) -> dict:
 
 
 def _grid(value: str) -> list[int]:
-    try:
-        grid = [int(v) for v in value.lower().replace("x", ",").split(",") if v]
-    except ValueError:
-        raise BadInput(f"--grid must be N or NxM[xK], got {value!r}") from None
-    return grid * 2 if len(grid) == 1 else grid
+    from ._checks import parse_grid
+
+    return parse_grid(value)
 
 
 @app.command()
@@ -118,10 +122,10 @@ def info(
         return
     typer.echo(_format_summary(store, storage.open_dataset(store).summary()))
     if card:
-        from surrogates import write_card
+        from surrogates import card_path, write_card
 
         counts = write_card(store)["split"]["counts"]
-        typer.echo(f"  card: {store.rstrip('/')}/README.md and attrs['training_stats'] "
+        typer.echo(f"  card: {card_path(store)} and attrs['training_stats'] "
                    f"(train {counts['train']}, val {counts['val']}, test {counts['test']})")
 
 
@@ -143,6 +147,9 @@ def _format_summary(store: str, s: dict) -> str:
                             sorted(s["failures_by_reason"].items())) or "none"
         lines.append(f"  failures: {reasons}; {s['fallbacks']} samples solved by the fallback "
                      "solver after a failed first attempt")
+    if s["pending"]:
+        lines.append(f"  {s['pending']} of {s['n']} samples pending: run the same generate "
+                     "command again to resume")
     return "\n".join(lines)
 
 
@@ -197,6 +204,9 @@ def train(
     from .pipeline import train_flow
 
     storage.open_dataset(data)  # a missing store is bad input, found before Prefect starts
+    for flag, value in (("--max-minutes", max_minutes), ("--epochs", epochs)):
+        if value is not None and not value > 0:
+            raise BadInput(f"{flag} must be positive, got {value}")
     recipe = surrogates.merge_recipes(
         surrogates.load_recipe(config) if config else {},
         {"model": model, "epochs": epochs, "max_minutes": max_minutes, "batch_size": batch_size,
@@ -265,6 +275,9 @@ def evaluate(
                f"{'x'.join(map(str, metrics['grid']))}): relative L2 mean "
                f"{metrics['rel_l2_mean']:.4f} worst {metrics['rel_l2_worst']:.4f} "
                f"(mean-prediction baseline {metrics['baseline_rel_l2_mean']:.4f})")
+    for warning in metrics.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"wrote {', '.join(map(str, metrics.get('written', [])))}")
 
 
 @app.command()
@@ -349,19 +362,36 @@ def serve(
 
 
 def main() -> None:
-    """Console entry point: maps bad input to exit 2 with one line, failures to exit 1."""
+    """Console entry point: 0 done, 1 a failure, 2 bad usage or input (one line), 130
+    interrupted (SIGINT/SIGTERM)."""
+    from ._interrupt import Interrupted
+
     configure_prefect()
     try:
         app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except Interrupted as exc:
+        print(str(exc), file=sys.stderr)
         sys.exit(130)
-    except click.UsageError as exc:
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+    except (typer.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except UsageError as exc:
+        print(f"error: {_usage_message(exc)}", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the CLI's one place that reports errors
         code = 2 if isinstance(exc, _bad_input_types()) else 1
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         sys.exit(code)
+
+
+def _usage_message(exc: UsageError) -> str:
+    """Click's message on one line, with a "did you mean" for a mistyped flag."""
+    if isinstance(exc, NoSuchOption) and exc.ctx is not None:
+        from ._checks import did_you_mean
+
+        flags = [name for param in exc.ctx.command.params for name in param.opts]
+        return f"no such option {exc.option_name}{did_you_mean(exc.option_name, flags)}"
+    return " ".join(exc.format_message().split())

@@ -58,7 +58,7 @@ def test_evaluate_refuses_another_family_or_dimension(trained, make_store, tmp_p
         surrogates.evaluate(model, cube)
 
 
-def test_card_writes_readme_and_training_split_stats(make_store):
+def test_card_goes_beside_the_store_with_training_split_stats(make_store):
     url = make_store(n=40)
     card = surrogates.write_card(url, fractions=(0.5, 0.25, 0.25))
     train = split_positions(url, (0.5, 0.25, 0.25))["train"]
@@ -69,7 +69,9 @@ def test_card_writes_readme_and_training_split_stats(make_store):
     assert stats["rms"] == pytest.approx(np.sqrt(np.mean(solution**2)), rel=1e-9)
     assert storage.open_dataset(url).attrs["training_stats"]["split"]["counts"]["train"] == len(
         train)
-    readme = (Path(url) / "README.md").read_text()
+    assert not (Path(url) / "README.md").exists()  # nothing but zarr nodes in the store
+    readme = Path(surrogates.card_path(url)).read_text()
+    assert Path(surrogates.card_path(url)).parent == Path(url).parent
     assert "synthetic" in readme and "| solution |" in readme and "splitmix64" in readme
     assert len(storage.open_dataset(url)) == 40  # a store still: arrays untouched
 
@@ -127,7 +129,7 @@ def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, capsys, 
     assert code == 0 and "'n_modes': 4" in out and "'hidden_channels': 4" in out
     assert "'batch_size': 8" in out
     code, _, err = _main(capsys, monkeypatch, "info", url, "--card")
-    assert code == 0 and (Path(url) / "README.md").is_file(), err
+    assert code == 0 and Path(surrogates.card_path(url)).is_file(), err
     code, out, err = _main(capsys, monkeypatch, "export", url, tmp_path / "out.h5")
     assert code == 0 and "16 samples" in out, err
     bad = {
