@@ -98,6 +98,9 @@ def generate(
                         workers=workers, dask_address=dask_address, device=device,
                         extend=extend, fallback=None if fallback == "none" else fallback
                         ).validate()
+    from ._api import start_api_early
+
+    start_api_early()  # the API server starts while this process imports Prefect
     from .generate import run_generate  # Prefect loads only once the input is known good
 
     summary = run_generate(spec)

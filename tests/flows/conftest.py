@@ -8,6 +8,13 @@ import pytest
 EXE = Path(sys.executable).with_name("pdeforge")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_shared_local_api():
+    """Tests start their own APIs: a `make server` someone runs on this machine is not
+    theirs to use (flows._api reuses one at PDEFORGE_LOCAL_API)."""
+    os.environ["PDEFORGE_LOCAL_API"] = ""
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One temporary Prefect API for every in-process flow test (start-up is costly).
