@@ -156,6 +156,10 @@ def run_suite(suite: str = "quick", cases: list[str] | None = None,
             from .dcdm import run_dcdm_case
 
             rows += run_dcdm_case(case, suite, out, only=solvers)
+        elif case.kind == "startup":
+            from .startup import run_startup_case
+
+            rows += run_startup_case(case, suite, out)
         elif case.kind == "dask":
             from .scaling import run_scaling_case
 
