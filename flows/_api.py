@@ -4,9 +4,11 @@ Without ``PREFECT_API_URL`` each process that runs a task (every Dask worker) wo
 temporary server of its own on its first task (seconds each, and left running in a
 long-lived worker). The flow process uses, in this order: the configured server; a server
 already running at ``PDEFORGE_LOCAL_API`` (default ``make server``'s
-http://127.0.0.1:4200/api; empty: never); else a server process of its own, started as
-early as the input is known good (``start_api_early``) so that its start-up overlaps the
-flow process's imports, and stopped when the run ends. The settings context that Prefect
+http://127.0.0.1:4200/api; empty: never); the server kept between runs (``_kept_api``,
+started by the first run, gone after ``PDEFORGE_API_IDLE_MINUTES`` idle); with that set
+to 0, a server process of its own, started as early as the input is known good
+(``start_api_early``) so that its start-up overlaps the flow process's imports, and
+stopped when the run ends. The settings context that Prefect
 ships with each task points the workers at it.
 """
 
@@ -21,7 +23,9 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+
+from ._kept_api import idle_minutes, kept_api
 
 __all__ = ["LOCAL_API", "RunAPI", "drain_prefect_clients", "reusable_api",
            "shared_prefect_api", "start_api_early"]
@@ -94,9 +98,10 @@ def reusable_api() -> str | None:
 
 
 def start_api_early() -> None:
-    """Start this run's server now, in the background, when it will need one."""
+    """Start this run's own server now, in the background, when it will need one."""
     global _early
-    if _early is None and not os.environ.get("PREFECT_API_URL") and not _running_local_api():
+    if (_early is None and not idle_minutes() and not os.environ.get("PREFECT_API_URL")
+            and not _running_local_api()):
         _early = RunAPI().start()
 
 
@@ -115,16 +120,16 @@ def shared_prefect_api() -> Iterator[str]:
     if reused:
         yield reused
         return
-    server, _early = _early or RunAPI().start(), None
-    try:
-        url = server.wait()
-        with temporary_settings({PREFECT_API_URL: url}):
-            try:
-                yield url
-            finally:
-                drain_prefect_clients()
-    finally:
-        server.stop()
+    with ExitStack() as stack:
+        if idle_minutes():
+            url = stack.enter_context(kept_api(_healthy))
+        else:
+            server, _early = _early or RunAPI().start(), None
+            stack.callback(server.stop)
+            url = server.wait()
+        stack.enter_context(temporary_settings({PREFECT_API_URL: url}))
+        stack.callback(drain_prefect_clients)
+        yield url
 
 
 def drain_prefect_clients(timeout: float = 30.0) -> None:
