@@ -21,7 +21,7 @@ from ._provenance import jsonable, run_provenance
 from .runners import runner_label, task_runner_for
 from .spec import GenerateSpec, task_blocks
 
-__all__ = ["block_features", "fall_back", "generate", "order_features", "pending_runs",
+__all__ = ["block_features", "busy_seconds", "fall_back", "generate", "order_features", "pending_runs",
            "plan_order", "run_generate", "solve_block", "store_order"]
 
 
@@ -72,6 +72,7 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     block is written in one go, data first and status last (storage guarantees that).
     A sample that misses ``tol`` is solved once more by ``spec.fallback`` (direct).
     """
+    began = time.time()  # wall clock: blocks on other workers are on the same time line
     family = spec.family_object()
     solver = spec.solver_object()
     dataset = storage.open_dataset(spec.out, mode="r+")
@@ -84,7 +85,7 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     for offset, (first, fields, values) in enumerate(samples):  # the device, no CSR there
         if STOP.is_set():  # interrupted: write nothing, the block stays pending
             return {"start": start, "count": 0, "failures": {}, "fallbacks": {},
-                    "iterations": 0, "seconds": 0.0, "device": "-", "interrupted": True}
+                    "iterations": 0, "seconds": 0.0, "device": "-", "interval": None}
         result = first
         if not first.converged:
             result, reason = fall_back(spec, family, source[offset], first)
@@ -114,7 +115,7 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
         len(failures))
     return {"start": start, "count": len(source), "failures": failures, "fallbacks": fallbacks,
             "iterations": int(np.sum(iterations)), "seconds": float(np.sum(seconds)),
-            "device": device}
+            "device": device, "interval": (began, time.time())}
 
 
 def fall_back(spec: GenerateSpec, family, index: int, first) -> tuple[Any, str]:
@@ -147,7 +148,10 @@ def finalize(spec: GenerateSpec, reports: list[dict[str, Any]], run: dict[str, A
     if solved:  # a run that solved nothing (a complete store) leaves no record
         dataset.record_run({**run, "solved": sum(r["count"] for r in solved),
                             "failed": len(failures), "fallbacks": len(fallbacks),
-                            "solve_seconds": sum(r["seconds"] for r in solved),
+                            # wall seconds with a block at work (blocks overlap: two
+                            # in process, one per worker), and the samples' own seconds
+                            "solve_seconds": busy_seconds([r["interval"] for r in solved]),
+                            "sample_seconds": sum(r["seconds"] for r in solved),
                             "iterations": sum(r["iterations"] for r in solved),
                             "devices": sorted({r["device"] for r in solved})})
     return dataset.summary()
@@ -189,6 +193,16 @@ def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
                "task_runner": runner_label(spec), "interrupted": stop.is_set(),
                **provenance}
         return {**finalize(spec, reports, run), "interrupted": stop.is_set()}
+
+
+def busy_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of (start, end) intervals: wall time with any block at work."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(intervals):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
 
 
 def pending_runs(dataset: storage.Dataset, spec: GenerateSpec) -> list[tuple[int, int]]:

@@ -76,7 +76,11 @@ def evaluate(
     errors = np.asarray(rows["rel_l2"])
     contrast = _contrast(test_set)
     order = np.argsort(errors)
-    shown = sorted({int(order[0]), int(order[len(order) // 2]), int(order[-1])})
+    shown: dict[str, int] = {}  # a sample both best and median (few held out) shows once
+    for name, i in (("best", order[0]), ("median", order[len(order) // 2]),
+                    ("worst", order[-1])):
+        if int(i) not in shown.values():
+            shown[name] = int(i)
     paths = {
         "samples": plot_samples(surrogate, test_set, shown, errors, out / "samples.png"),
         "training_curve": plot_training_curve(state["history"], out / "training_curve.png"),

@@ -105,6 +105,7 @@ def test_records_provenance_once_and_a_complete_store_adds_no_empty_run(
     assert {"max_iterations", "method"} <= set(record["solver_options"])
     assert set(record["versions"]) == {"pdeforge", "torch", "petsc4py", "zarr", "prefect"}
     assert record["versions"]["zarr"] and record["git_revision"]  # the tests run in a checkout
+    assert 0 < record["solve_seconds"] <= record["seconds"]  # blocks' wall time, inside the run
     assert not storage.lock_path(out).exists()  # the run's lock file went with the run
 
     storage.open_dataset(out, mode="r+").status[2:] = storage.PENDING
