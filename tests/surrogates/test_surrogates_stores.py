@@ -146,3 +146,19 @@ def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, capsys, 
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (what, err)
     assert not (tmp_path / "m2").exists() and not (tmp_path / "x.h5").exists()
+
+
+def test_evaluating_a_store_made_with_other_family_options_warns(trained, make_store,
+                                                                 tmp_path):
+    import zarr
+
+    _, model = trained
+    other = make_store("lognormal.zarr", n=8, seed=5)
+    zarr.open_group(other, mode="r+").attrs["family_options"] = {"coefficient": "lognormal"}
+    metrics = surrogates.evaluate(model, other, tmp_path / "eval", figures=False)
+    assert len(metrics["warnings"]) == 1 and "'lognormal'" in metrics["warnings"][0]
+    saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert saved["warnings"] == metrics["warnings"]
+    same = surrogates.evaluate(model, make_store("seed7.zarr", n=8, seed=7), tmp_path / "e2",
+                               figures=False)
+    assert same["warnings"] == []  # another seed of the same options: nothing to warn about
