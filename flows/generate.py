@@ -21,8 +21,8 @@ from ._provenance import jsonable, run_provenance
 from .runners import runner_label, task_runner_for
 from .spec import GenerateSpec, task_blocks
 
-__all__ = ["block_features", "busy_seconds", "fall_back", "generate", "order_features", "pending_runs",
-           "plan_order", "run_generate", "solve_block", "store_order"]
+__all__ = ["block_features", "busy_seconds", "fall_back", "generate", "order_features",
+           "pending_runs", "plan_order", "run_generate", "solve_block", "store_order"]
 
 
 @task(name="features", cache_policy=NO_CACHE)

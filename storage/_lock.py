@@ -4,8 +4,9 @@
 SIGKILL: a killed run never leaves the store locked (no lease to expire, no stale-PID
 guessing). The lock file sits next to the store (``<store>.lock``), so taking the lock
 never touches the store itself, and the holder removes it when it lets go (a taker that
-finds its file unlinked under it takes the lock again on a fresh one). Stores behind other fsspec URLs have no OS lock to take:
-for them the lock is a no-op, and one writer at a time is up to the user.
+finds its file unlinked under it takes the lock again on a fresh one). Stores behind
+other fsspec URLs have no OS lock to take: for them the lock is a no-op, and one writer
+at a time is up to the user.
 """
 
 from __future__ import annotations

@@ -195,10 +195,11 @@ def train(
 def epoch_line(state: dict[str, Any], budget: float | None, total: int | None) -> str:
     """One log line per epoch: losses, learning rate, time used and what the budget has left."""
     h = state["history"]
-    left = "" if budget is None else f", budget left {max(budget - state['spent_seconds'], 0):.0f} s"
+    spent = state["spent_seconds"]
+    left = "" if budget is None else f", budget left {max(budget - spent, 0):.0f} s"
     return (f"epoch {state['epoch']}/{total or '?'}: train loss {h['train_loss'][-1]:.4g}, "
             f"val rel L2 {h['val_rel_l2'][-1]:.4g}, lr {h['lr'][-1]:.3g}, "
-            f"elapsed {state['spent_seconds']:.0f} s{left}")
+            f"elapsed {spent:.0f} s{left}")
 
 
 def check_recipe(data: str, out: str | os.PathLike, recipe: dict[str, Any]) -> None:

@@ -1,7 +1,10 @@
 """Shared test set-up: Prefect state under a temporary home, never the user's."""
 
 import os
+import sys
 import tempfile
+
+import pytest
 
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdeforge-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -29,3 +32,24 @@ def pytest_unconfigure(config) -> None:
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     session.config._pdeforge_exitstatus = int(exitstatus)
+
+
+@pytest.fixture
+def cli_main(capsys, monkeypatch):
+    """The CLI in the test's process, for commands that start no Prefect flow (rejected
+    input, info, export): ``cli_main(*args) -> (exit code, stdout, stderr)``."""
+
+    def run(*args: object) -> tuple[int, str, str]:
+        from flows.cli import main
+
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["pdeforge", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

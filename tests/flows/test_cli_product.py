@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,21 +13,6 @@ import pytest
 
 import storage
 from flows import GenerateSpec, run_generate
-
-
-def _main(capsys, monkeypatch, *args: object) -> tuple[int, str, str]:
-    """The CLI in this process, for input rejected before any flow starts: (code, out, err)."""
-    from flows.cli import main
-
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["pdeforge", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -62,14 +46,14 @@ USAGE = {  # arguments -> what the one line says ({tmp}: the test's folder, {sto
 
 
 @pytest.mark.parametrize(("args", "says"), USAGE.values(), ids=USAGE.keys())
-def test_usage_errors_exit_2_with_one_line(capsys, monkeypatch, tmp_path, tiny_store, args,
+def test_usage_errors_exit_2_with_one_line(cli_main, tmp_path, tiny_store, args,
                                            says):
     (tmp_path / "a-file").write_text("not a folder")
     args = [a.format(tmp=tmp_path, store=tiny_store) for a in args]
     if "--out" not in args:
         args += ["--out", tmp_path / "new.zarr"]
     tic = time.perf_counter()
-    code, _, err = _main(capsys, monkeypatch, *args)
+    code, _, err = cli_main(*args)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (code, err)
     assert says in lines[0], lines[0]
@@ -79,7 +63,7 @@ def test_usage_errors_exit_2_with_one_line(capsys, monkeypatch, tmp_path, tiny_s
         print(f"refused in {time.perf_counter() - tic:.2f} s")
 
 
-def test_a_read_only_folder_is_refused_with_one_line(capsys, monkeypatch, tmp_path):
+def test_a_read_only_folder_is_refused_with_one_line(cli_main, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir(mode=0o555)
     try:
@@ -88,12 +72,12 @@ def test_a_read_only_folder_is_refused_with_one_line(capsys, monkeypatch, tmp_pa
         pass
     else:
         pytest.skip("this user writes in a read-only folder (root)")
-    code, _, err = _main(capsys, monkeypatch, "generate", "--out", folder / "d.zarr")
+    code, _, err = cli_main("generate", "--out", folder / "d.zarr")
     assert code == 2 and "cannot write in" in err and len(err.strip().splitlines()) == 1
 
 
 def test_records_provenance_once_and_a_complete_store_adds_no_empty_run(
-        prefect_harness, capsys, monkeypatch, tmp_path):
+        prefect_harness, cli_main, tmp_path):
     out = str(tmp_path / "p.zarr")
     args = dict(family="darcy", grid=[8, 8], n=4, tol=1e-10, chunk=2, out=out)
     run_generate(GenerateSpec(**args, solver="petsc:cg+icc"), progress=False)
@@ -109,7 +93,7 @@ def test_records_provenance_once_and_a_complete_store_adds_no_empty_run(
     assert not storage.lock_path(out).exists()  # the run's lock file went with the run
 
     storage.open_dataset(out, mode="r+").status[2:] = storage.PENDING
-    code, text, _ = _main(capsys, monkeypatch, "info", out)
+    code, text, _ = cli_main("info", out)
     assert code == 0 and "2 of 4 samples pending: run the same generate command again" in text
 
 

@@ -100,23 +100,7 @@ def test_pdebench_export_reads_back(make_store, tmp_path):
         surrogates.export_pdebench(url, out)
 
 
-def _main(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
-          *args: object) -> tuple[int, str, str]:
-    """The CLI in this process (commands that start no Prefect flow): (code, out, err)."""
-    from flows.cli import main
-
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["pdeforge", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, capsys, monkeypatch):
+def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, cli_main):
     url = make_store("train.zarr", n=16)
     recipe = tmp_path / "recipe.toml"
     recipe.write_text('batch_size = 8\nfractions = [0.5, 0.25, 0.25]\n'
@@ -125,12 +109,12 @@ def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, capsys, 
     p = _cli("train", "--data", url, "--out", model, "--config", recipe, "-m",
              "hidden_channels=4", "--epochs", "1", "--device", "cpu")  # as a user: Prefect
     assert p.returncode == 0, p.stderr
-    code, out, _ = _main(capsys, monkeypatch, "info", model)
+    code, out, _ = cli_main("info", model)
     assert code == 0 and "'n_modes': 4" in out and "'hidden_channels': 4" in out
     assert "'batch_size': 8" in out
-    code, _, err = _main(capsys, monkeypatch, "info", url, "--card")
+    code, _, err = cli_main("info", url, "--card")
     assert code == 0 and Path(surrogates.card_path(url)).is_file(), err
-    code, out, err = _main(capsys, monkeypatch, "export", url, tmp_path / "out.h5")
+    code, out, err = cli_main("export", url, tmp_path / "out.h5")
     assert code == 0 and "16 samples" in out, err
     bad = {
         "another family": ("evaluate", "--model", model, "--data",
@@ -142,7 +126,7 @@ def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, capsys, 
         "unknown export format": ("export", url, tmp_path / "x.h5", "--format", "netcdf"),
     }
     for what, args in bad.items():
-        code, _, err = _main(capsys, monkeypatch, *args)
+        code, _, err = cli_main(*args)
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (what, err)
     assert not (tmp_path / "m2").exists() and not (tmp_path / "x.h5").exists()
