@@ -12,9 +12,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["STOP", "Interrupted", "stop_on_signals"]
+__all__ = ["STOP", "Interrupted", "stop_on_signals", "stop_requested"]
 
 STOP = threading.Event()  # set by a signal; read by the solve blocks of this process
+
+
+def stop_requested() -> bool:
+    """Whether a signal asked this process's run to stop (tasks call this, not ``STOP``: a
+    task pickled by value for a Dask worker cannot carry an Event's lock)."""
+    return STOP.is_set()
 
 
 class Interrupted(Exception):

@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 import storage
 
 from ._api import shared_prefect_api
-from ._interrupt import STOP, Interrupted, stop_on_signals
+from ._interrupt import Interrupted, stop_on_signals, stop_requested
 from ._provenance import jsonable, run_provenance
 from .runners import runner_label, task_runner_for
 from .spec import GenerateSpec, task_blocks
@@ -83,7 +83,7 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     fallbacks: dict[int, str] = {}  # first attempt's reason of samples the fallback solved
     samples = solver.solve_samples(family, source, spec.seed)  # in order; lanes assemble on
     for offset, (first, fields, values) in enumerate(samples):  # the device, no CSR there
-        if STOP.is_set():  # interrupted: write nothing, the block stays pending
+        if stop_requested():  # interrupted: write nothing, the block stays pending
             return {"start": start, "count": 0, "failures": {}, "fallbacks": {},
                     "iterations": 0, "seconds": 0.0, "device": "-", "interval": None}
         result = first
