@@ -62,7 +62,8 @@ cluster:  # needs the venv (make setup)
 	  > .dask/scheduler.log 2>&1 & echo $$! > .dask/scheduler.pid
 	sleep 2
 	nohup $(VENV)/bin/dask worker tcp://127.0.0.1:$(DASK_PORT) --nworkers $(WORKERS) \
-	  --nthreads 1 --no-dashboard --local-directory .dask > .dask/workers.log 2>&1 & \
+	  --nthreads 1 --no-dashboard --local-directory .dask --preload flows._warmup \
+	  > .dask/workers.log 2>&1 & \
 	  echo $$! > .dask/workers.pid
 	@echo "cluster at tcp://127.0.0.1:$(DASK_PORT) ($(WORKERS) workers); stop: make cluster-stop"
 
