@@ -132,6 +132,13 @@ def info(
                    f"(train {counts['train']}, val {counts['val']}, test {counts['test']})")
 
 
+def _api():
+    """The Prefect API a flow command runs against (flows._api.shared_prefect_api)."""
+    from ._api import shared_prefect_api
+
+    return shared_prefect_api()
+
+
 def _format_summary(store: str, s: dict) -> str:
     lines = [f"{store}: {s['family']} grid {'x'.join(map(str, s['grid']))}, n={s['n']}: "
              f"{s['done']} done, {s['failed']} failed, {s['pending']} pending"]
@@ -217,7 +224,8 @@ def train(
         {"model_options": _parse_key_values(model_option or [], "--model-option")},
     )
     check_recipe(data, out, recipe)
-    metrics = train_flow(data, out, {**recipe, "device": device})
+    with _api():  # the kept (or a running) API: no server start per command
+        metrics = train_flow(data, out, {**recipe, "device": device})
     typer.echo(f"trained {metrics['epoch']} epochs ({metrics['stopped']}), best validation "
                f"rel. L2 {metrics['best_val_rel_l2']:.4f} at epoch {metrics['best_epoch']} "
                f"-> {out}")
@@ -273,7 +281,8 @@ def evaluate(
 
     state = load_checkpoint(model)  # no model, another family/inputs/dimension: exit 2 here
     evaluation_positions(state, data or state["config"]["data"])
-    metrics = evaluate_flow(model, data, out)
+    with _api():
+        metrics = evaluate_flow(model, data, out)
     typer.echo(f"{metrics['n_test']} samples ({metrics['scope']}, grid "
                f"{'x'.join(map(str, metrics['grid']))}): relative L2 mean "
                f"{metrics['rel_l2_mean']:.4f} worst {metrics['rel_l2_worst']:.4f} "
@@ -317,8 +326,9 @@ def run(
                         n=n or d["n"], seed=d["seed"], solver=solver or d["solver"],
                         tol=d["tol"], family_options=d["family_options"],
                         out=str(Path(out) / "data.zarr")).validate()
-    report = run_pipeline(out, spec, {"epochs": epochs or d["epochs"],
-                                      "max_minutes": max_minutes or d["max_minutes"]})
+    with _api():
+        report = run_pipeline(out, spec, {"epochs": epochs or d["epochs"],
+                                          "max_minutes": max_minutes or d["max_minutes"]})
     typer.echo(f"report: {report}")
 
 

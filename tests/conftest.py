@@ -9,6 +9,10 @@ import pytest
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdeforge-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# each run starts its own Prefect API and stops it: no server kept after a test's command,
+# and no `make server` that someone runs on the machine is used (flows._api)
+os.environ["PDEFORGE_API_IDLE_MINUTES"] = "0"
+os.environ["PDEFORGE_LOCAL_API"] = ""
 
 
 def pytest_unconfigure(config) -> None:

@@ -8,14 +8,6 @@ import pytest
 EXE = Path(sys.executable).with_name("pdeforge")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def no_shared_local_api():
-    """Tests start their own APIs and stop them: a `make server` someone runs on this
-    machine is not theirs to use, and no server is kept after a run (flows._api)."""
-    os.environ["PDEFORGE_LOCAL_API"] = ""
-    os.environ["PDEFORGE_API_IDLE_MINUTES"] = "0"
-
-
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One temporary Prefect API for every in-process flow test (start-up is costly).
