@@ -100,9 +100,17 @@ def reusable_api() -> str | None:
 def start_api_early() -> None:
     """Start this run's own server now, in the background, when it will need one."""
     global _early
-    if (_early is None and not idle_minutes() and not os.environ.get("PREFECT_API_URL")
-            and not _running_local_api()):
+    if _early is None and not idle_minutes() and not _configured() and not _running_local_api():
         _early = RunAPI().start()
+
+
+def _configured() -> bool:
+    """Whether PREFECT_API_URL is set (in a settings context too, once Prefect is loaded:
+    importing it only to ask would cost the overlap ``start_api_early`` is for)."""
+    settings = sys.modules.get("prefect.settings")
+    if settings is not None:
+        return bool(settings.PREFECT_API_URL.value())
+    return bool(os.environ.get("PREFECT_API_URL"))
 
 
 def _running_local_api() -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -380,8 +381,13 @@ def main() -> None:
     from ._interrupt import Interrupted
 
     configure_prefect()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM: as Ctrl-C, exit 130
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # Typer returns Exit codes here (not raises)
+        if code == 130:  # Typer's answer to a KeyboardInterrupt
+            print("interrupted", file=sys.stderr)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Interrupted as exc:

@@ -97,6 +97,13 @@ def test_records_provenance_once_and_a_complete_store_adds_no_empty_run(
     assert code == 0 and "2 of 4 samples pending: run the same generate command again" in text
 
 
+def test_samples_that_fail_exit_1(prefect_harness, cli_main, tmp_path):
+    code, out, err = cli_main("generate", "--grid", "8", "--n", "2", "--chunk", "2",
+                              "--solver", "petsc:richardson+none", "-s", "max_iterations=1",
+                              "--fallback", "none", "--out", tmp_path / "f.zarr")
+    assert code == 1 and "2 failed" in out, (code, out, err)
+
+
 def test_sigint_to_a_running_generate_exits_130_and_keeps_a_resumable_store(exe, cli_env,
                                                                            tmp_path):
     out = tmp_path / "s.zarr"
