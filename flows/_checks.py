@@ -18,7 +18,8 @@ from typing import Any
 
 from .spec import SpecError
 
-__all__ = ["available_memory", "check_fits", "check_keys", "check_name", "check_writable",
+__all__ = ["available_memory", "check_fits", "check_keys", "check_name",
+           "check_solver_options", "check_writable",
            "did_you_mean", "estimate_bytes", "parse_grid", "solver_option_keys"]
 
 _GRID = re.compile(r"^\d+([x,]\d+){0,2}$")
@@ -63,6 +64,38 @@ def solver_option_keys(solver: Any) -> set[str]:
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
             break
     return keys
+
+
+def check_solver_options(name: str, base: dict[str, Any], given: dict[str, Any]) -> None:
+    """Option keys the solver ``name`` does not take: SpecError with a "did you mean".
+
+    The solver is built with the given options (keys its constructor rejects are dropped
+    one by one, to build one whose options can be listed), so a solver that needs an
+    option (dcdm's model) is judged with it.
+    """
+    import solvers
+
+    options, rejected = dict(given), []
+    while True:
+        try:
+            solver = solvers.get(name, **base, **options)
+            break
+        except TypeError as exc:
+            key = _unexpected_keyword(exc)
+            if key not in options:
+                raise
+            options.pop(key)
+            rejected.append(key)
+        except solvers.SolverError:
+            if rejected:  # cannot be built without the rejected key: no list to suggest from
+                raise SpecError(f"unknown option {rejected[0]!r} for solver {name}") from None
+            raise
+    check_keys(given, solver_option_keys(solver), f"solver {name}")
+
+
+def _unexpected_keyword(exc: TypeError) -> str | None:
+    match = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+    return match.group(1) if match else None
 
 
 def parse_grid(value: str) -> list[int]:

@@ -64,7 +64,7 @@ class GenerateSpec:
         import pdes
         import solvers
 
-        from ._checks import check_keys, check_name, solver_option_keys
+        from ._checks import check_keys, check_name, check_solver_options
 
         check_name("family", self.family, pdes.FAMILIES)
         probe = pdes.get(self.family, grid=(3,) * len(self.grid))  # option names, fields
@@ -75,8 +75,7 @@ class GenerateSpec:
         self._check_fits(len(probe.field_names))
         options = {"tol": self.tol, **({} if self.solver.startswith("petsc:") else
                                        {"device": self.device})}
-        check_keys(self.solver_options, solver_option_keys(solvers.get(self.solver, **options)),
-                   f"solver {self.solver}")
+        check_solver_options(self.solver, options, self.solver_options)
 
     def _check_fits(self, fields: int) -> None:
         from ._checks import check_fits, check_writable, estimate_bytes
