@@ -68,13 +68,17 @@ cluster:  # needs the venv (make setup)
 	  > .dask/scheduler.log 2>&1 & echo $$! > .dask/scheduler.pid
 	sleep 2
 	nohup $(VENV)/bin/dask worker tcp://127.0.0.1:$(DASK_PORT) --nworkers $(WORKERS) \
-	  --nthreads 1 --no-dashboard --local-directory .dask > .dask/workers.log 2>&1 & \
+	  --nthreads 1 --no-dashboard --local-directory .dask --preload flows._warmup \
+	  > .dask/workers.log 2>&1 & \
 	  echo $$! > .dask/workers.pid
 	@echo "cluster at tcp://127.0.0.1:$(DASK_PORT) ($(WORKERS) workers); stop: make cluster-stop"
 
+# waits until the processes are gone (workers close their Prefect clients first), up to
+# 30 s each, then kills what is left
 cluster-stop:
-	-for p in workers scheduler; do test -f .dask/$$p.pid && kill $$(cat .dask/$$p.pid); \
-	  rm -f .dask/$$p.pid; done
+	-for p in workers scheduler; do test -f .dask/$$p.pid || continue; pid=$$(cat .dask/$$p.pid); \
+	  kill $$pid 2>/dev/null; for i in $$(seq 150); do kill -0 $$pid 2>/dev/null || break; \
+	  sleep 0.2; done; kill -9 $$pid 2>/dev/null; rm -f .dask/$$p.pid; done
 
 clean:
 	rm -rf $(VENV) .prefect .pytest_cache .ruff_cache .hypothesis build *.egg-info runs bench site

@@ -9,7 +9,7 @@ __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
 SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm",
-          "integrity", "external", "contrast")
+          "integrity", "external", "contrast", "startup")
 # the contrast suite (issue 17, docs/multigrid.md): samples per case by grid side
 CONTRAST_N = {64: 16, 128: 8, 256: 8, 512: 4, 1024: 2}
 
@@ -58,6 +58,8 @@ CASES: dict[str, Case] = {c.name: c for c in (
          kind="dcdm"),
     Case("dcdm-3d", "obstacles", (32, 32, 32), 2, 1e-6, {"solids": "grf", "fraction": 0.3},
          suites=("dcdm",), kind="dcdm"),
+    # the CLI's start-up: --help, rejected input and a small generate against their targets
+    Case("cli-startup", "darcy", (32, 32), 16, 1e-8, suites=("startup",), kind="startup"),
     # T7: samples/s of the generate flow on a LocalCluster of 1 and of 2 workers
     Case("dask-scaling", "darcy", (100, 100), 1024, 1e-8, suites=("full",), kind="dask"),
     # T6: 1000 samples of FNO-style Darcy (seed 1), `pdeforge train --max-minutes 30`, scored

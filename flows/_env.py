@@ -36,3 +36,8 @@ def configure_prefect() -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    # PETSc's own SIGINT/SIGTERM handlers abort the process (exit -6); the CLI's handlers
+    # stop a run cleanly with exit 130 instead
+    petsc = os.environ.get("PETSC_OPTIONS", "")
+    if "-no_signal_handler" not in petsc:
+        os.environ["PETSC_OPTIONS"] = f"{petsc} -no_signal_handler".strip()

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+
+try:  # Typer >= 0.2x raises the exceptions of the click it vendors
+    from typer._click.exceptions import NoSuchOption, UsageError
+except ImportError:  # pragma: no cover - older Typer on the real click
+    from click.exceptions import NoSuchOption, UsageError
 
 from ._env import configure_prefect
 
@@ -23,14 +28,16 @@ class BadInput(Exception):
 
 
 def _bad_input_types() -> tuple[type[BaseException], ...]:
-    from pdes import PDEError
-    from solvers import SolverError
-    from storage import StorageError
-    from surrogates.errors import SurrogateError
-
+    """The bad-input error classes of the packages loaded so far (an error class of a
+    package never imported cannot have been raised; importing one costs seconds)."""
     from .spec import SpecError
 
-    return (PDEError, SolverError, StorageError, SpecError, SurrogateError, BadInput)
+    found = [BadInput, SpecError]
+    for module, name in (("pdes", "PDEError"), ("solvers", "SolverError"),
+                         ("storage", "StorageError"), ("surrogates.errors", "SurrogateError")):
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], name))
+    return tuple(found)
 
 
 def _parse_key_values(pairs: list[str], what: str) -> dict:
@@ -55,15 +62,9 @@ def _family_help() -> str:
 
 def _grids(value: str) -> list[list[int]]:
     """``64`` or ``64x32``: one grid; ``64,128,256``: a resolution ladder (one per comma)."""
-    grids = []
-    for rung in value.lower().split(","):
-        try:
-            grid = [int(v) for v in rung.split("x")]
-        except ValueError:
-            raise BadInput(f"--grid must be N or NxM[xK], or a ladder N1,N2,..., got "
-                           f"{value!r}") from None
-        grids.append(grid * 2 if len(grid) == 1 else grid)
-    return grids
+    from ._checks import parse_grids
+
+    return parse_grids(value)
 
 
 def _grid(value: str) -> list[int]:
@@ -122,6 +123,9 @@ def generate(
         summaries = run_ladder(spec, grids)
     else:
         spec.validate()
+        from ._api import start_api_early
+
+        start_api_early()  # the API server starts while this process imports Prefect
         from .generate import run_generate  # Prefect loads only once the input is known good
 
         summaries = [run_generate(spec)]
@@ -135,7 +139,7 @@ def generate(
 def info(
     store: Annotated[str, typer.Argument(help="zarr store path or URL, or a model folder")],
     card: Annotated[bool, typer.Option(
-        help="write README.md and training-split stats into the store")] = False,
+        help="write the dataset card (<store>.card.md) with training-split stats")] = False,
 ) -> None:
     """Summarise a store (family, size, done/failed, residuals) or a trained model (recipe)."""
     import storage
@@ -152,10 +156,10 @@ def info(
     for url in rungs.values() if rungs else [store]:
         typer.echo(_format_summary(url, storage.open_dataset(url).summary()))
     if card:
-        from surrogates import write_card
+        from surrogates import card_path, write_card
 
         counts = write_card(store)["split"]["counts"]
-        typer.echo(f"  card: {store.rstrip('/')}/README.md and attrs['training_stats'] "
+        typer.echo(f"  card: {card_path(store)} and attrs['training_stats'] "
                    f"(train {counts['train']}, val {counts['val']}, test {counts['test']})")
 
 
@@ -171,6 +175,13 @@ def verify(
     from .repair import run_verify
 
     raise typer.Exit(run_verify(store, repair=repair, residuals=residuals, echo=typer.echo))
+
+
+def _api():
+    """The Prefect API a flow command runs against (flows._api.shared_prefect_api)."""
+    from ._api import shared_prefect_api
+
+    return shared_prefect_api()
 
 
 def _format_summary(store: str, s: dict) -> str:
@@ -196,6 +207,9 @@ def _format_summary(store: str, s: dict) -> str:
                             sorted(s["failures_by_reason"].items())) or "none"
         lines.append(f"  failures: {reasons}; {s['fallbacks']} samples solved by the fallback "
                      "solver after a failed first attempt")
+    if s["pending"]:
+        lines.append(f"  {s['pending']} of {s['n']} samples pending: run the same generate "
+                     "command again to resume")
     return "\n".join(lines)
 
 
@@ -280,6 +294,9 @@ def train(
     if resolution is not None:
         data = storage.ladder_rung(data, resolution)
     storage.verify_store(data).raise_for_damage()  # missing or damaged: before Prefect starts
+    for flag, value in (("--max-minutes", max_minutes), ("--epochs", epochs)):
+        if value is not None and not value > 0:
+            raise BadInput(f"{flag} must be positive, got {value}")
     recipe = surrogates.merge_recipes(
         surrogates.load_recipe(config) if config else {},
         {"model": model, "epochs": epochs, "max_minutes": max_minutes, "batch_size": batch_size,
@@ -287,7 +304,8 @@ def train(
         {"model_options": _parse_key_values(model_option or [], "--model-option")},
     )
     check_recipe(data, out, recipe)
-    metrics = train_flow(data, out, {**recipe, "device": device})
+    with _api():  # the kept (or a running) API: no server start per command
+        metrics = train_flow(data, out, {**recipe, "device": device})
     typer.echo(f"trained {metrics['epoch']} epochs ({metrics['stopped']}), best validation "
                f"rel. L2 {metrics['best_val_rel_l2']:.4f} at epoch {metrics['best_epoch']} "
                f"-> {out}")
@@ -356,11 +374,15 @@ def evaluate(
                        f"mean {row['rel_l2_mean']:.4f} worst {row['rel_l2_worst']:.4f} "
                        f"(trained at {'x'.join(map(str, row['trained_grid']))})")
         return
-    metrics = evaluate_flow(model, data, out)
+    with _api():
+        metrics = evaluate_flow(model, data, out)
     typer.echo(f"{metrics['n_test']} samples ({metrics['scope']}, grid "
                f"{'x'.join(map(str, metrics['grid']))}): relative L2 mean "
                f"{metrics['rel_l2_mean']:.4f} worst {metrics['rel_l2_worst']:.4f} "
                f"(mean-prediction baseline {metrics['baseline_rel_l2_mean']:.4f})")
+    for warning in metrics.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"wrote {', '.join(map(str, metrics.get('written', [])))}")
 
 
 @app.command()
@@ -397,8 +419,9 @@ def run(
                         n=n or d["n"], seed=d["seed"], solver=solver or d["solver"],
                         tol=d["tol"], family_options=d["family_options"],
                         out=str(Path(out) / "data.zarr")).validate()
-    report = run_pipeline(out, spec, {"epochs": epochs or d["epochs"],
-                                      "max_minutes": max_minutes or d["max_minutes"]})
+    with _api():
+        report = run_pipeline(out, spec, {"epochs": epochs or d["epochs"],
+                                          "max_minutes": max_minutes or d["max_minutes"]})
     typer.echo(f"report: {report}")
 
 
@@ -447,20 +470,41 @@ def serve(
 
 
 def main() -> None:
-    """Console entry point: maps bad input to exit 2 with one line, failures to exit 1."""
+    """Console entry point: 0 done, 1 a failure, 2 bad usage or input (one line), 130
+    interrupted (SIGINT/SIGTERM)."""
+    from ._interrupt import Interrupted
+
     configure_prefect()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM: as Ctrl-C, exit 130
     try:
-        code = app(standalone_mode=False)  # a command's `raise typer.Exit(n)` returns n here
-    except click.exceptions.Exit as exc:
+        code = app(standalone_mode=False)  # Typer returns Exit codes here (not raises)
+        if code == 130:  # Typer's answer to a KeyboardInterrupt
+            print("interrupted", file=sys.stderr)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except Interrupted as exc:
+        print(str(exc), file=sys.stderr)
         sys.exit(130)
-    except click.UsageError as exc:
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+    except (typer.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except UsageError as exc:
+        print(f"error: {_usage_message(exc)}", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the CLI's one place that reports errors
         code = 2 if isinstance(exc, _bad_input_types()) else 1
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         sys.exit(code)
-    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: UsageError) -> str:
+    """Click's message on one line, with a "did you mean" for a mistyped flag."""
+    if isinstance(exc, NoSuchOption) and exc.ctx is not None:
+        from ._checks import did_you_mean
+
+        flags = [name for param in exc.ctx.command.params for name in param.opts]
+        return f"no such option {exc.option_name}{did_you_mean(exc.option_name, flags)}"
+    return " ".join(exc.format_message().split())

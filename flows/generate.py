@@ -5,7 +5,6 @@ Numerics live in pdes/solvers/storage; this module only wires them as Prefect ta
 
 from __future__ import annotations
 
-import subprocess
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -17,12 +16,13 @@ from prefect.cache_policies import NO_CACHE
 import storage
 
 from ._api import shared_prefect_api
-from ._env import project_root
+from ._interrupt import Interrupted, stop_on_signals, stop_requested
+from ._provenance import jsonable, run_provenance
 from .runners import runner_label, task_runner_for
 from .spec import GenerateSpec, task_blocks
 
-__all__ = ["block_features", "fall_back", "generate", "order_features", "pending_runs",
-           "plan_order", "run_generate", "solve_block", "store_order"]
+__all__ = ["block_features", "busy_seconds", "fall_back", "generate", "order_features",
+           "pending_runs", "plan_order", "run_generate", "solve_block", "store_order"]
 
 
 @task(name="features", cache_policy=NO_CACHE)
@@ -72,6 +72,7 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     block is written in one go, data first and status last (storage guarantees that).
     A sample that misses ``tol`` is solved once more by ``spec.fallback`` (direct).
     """
+    began = time.time()  # wall clock: blocks on other workers are on the same time line
     family = spec.family_object()
     solver = spec.solver_object()
     dataset = storage.open_dataset(spec.out, mode="r+")
@@ -82,6 +83,9 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
     fallbacks: dict[int, str] = {}  # first attempt's reason of samples the fallback solved
     samples = solver.solve_samples(family, source, spec.seed)  # in order; lanes assemble on
     for offset, (first, fields, values) in enumerate(samples):  # the device, no CSR there
+        if stop_requested():  # interrupted: write nothing, the block stays pending
+            return {"start": start, "count": 0, "failures": {}, "fallbacks": {},
+                    "iterations": 0, "seconds": 0.0, "device": "-", "interval": None}
         result = first
         if not first.converged:
             result, reason = fall_back(spec, family, source[offset], first)
@@ -111,7 +115,8 @@ def solve_block(spec: GenerateSpec, start: int, source: list[int]) -> dict[str, 
         len(failures))
     return {"start": start, "count": len(source), "failures": failures, "fallbacks": fallbacks,
             "iterations": int(np.sum(iterations)), "seconds": float(np.sum(seconds)),
-            "device": device, "choice": first.info.get("choice", "")}
+            "device": device, "choice": first.info.get("choice", ""),
+            "interval": (began, time.time())}
 
 
 def fall_back(spec: GenerateSpec, family, index: int, first) -> tuple[Any, str]:
@@ -140,23 +145,18 @@ def finalize(spec: GenerateSpec, reports: list[dict[str, Any]], run: dict[str, A
     fallbacks = {k: v for r in reports for k, v in r["fallbacks"].items()}
     if fallbacks:
         dataset.record_fallbacks(fallbacks)
-    dataset.record_run({**run, "solved": sum(r["count"] for r in reports),
-                        "failed": len(failures), "fallbacks": len(fallbacks),
-                        "solve_seconds": sum(r["seconds"] for r in reports),
-                        "iterations": sum(r["iterations"] for r in reports),
-                        "devices": sorted({r["device"] for r in reports}),
-                        "choices": sorted({r["choice"] for r in reports if r.get("choice")})})
+    solved = [r for r in reports if r["count"]]
+    if solved:  # a run that solved nothing (a complete store) leaves no record
+        dataset.record_run({**run, "solved": sum(r["count"] for r in solved),
+                            "failed": len(failures), "fallbacks": len(fallbacks),
+                            # wall seconds with a block at work (blocks overlap: two
+                            # in process, one per worker), and the samples' own seconds
+                            "solve_seconds": busy_seconds([r["interval"] for r in solved]),
+                            "sample_seconds": sum(r["seconds"] for r in solved),
+                            "iterations": sum(r["iterations"] for r in solved),
+                            "devices": sorted({r["device"] for r in solved}),
+                            "choices": sorted({r["choice"] for r in solved if r.get("choice")})})
     return dataset.summary()
-
-
-def git_revision() -> str:
-    """The checkout's revision (whatever the working directory), for the store's provenance."""
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              cwd=project_root(), text=True, timeout=5,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 @flow(name="pdeforge-generate", log_prints=False)
@@ -173,10 +173,12 @@ def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
                            ", ".join(removed[:5]))
         family = spec.family_object()
         solver = spec.solver_object()
+        provenance = run_provenance(solver)
         order = store_order(spec) or plan_order(spec)
         attrs = {**spec.identity(), "spacing": list(family.spacing), "solver": spec.solver,
-                 "solver_options": _jsonable(solver.options()), "tolerance": spec.tol,
-                 "order_method": spec.order, "chunk": spec.chunk, "git_revision": git_revision()}
+                 "solver_options": jsonable(solver.options()), "tolerance": spec.tol,
+                 "order_method": spec.order, "chunk": spec.chunk,
+                 **{k: v for k, v in provenance.items() if k == "git_revision"}}
         dataset = storage.create_dataset(
             spec.out, n=spec.n, grid=tuple(spec.grid), fields=family.field_names,
             params=(*family.param_names, *solver.param_names), chunk=spec.chunk,
@@ -184,12 +186,25 @@ def generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
         todo = pending_runs(dataset, spec)
         logger.info("%d of %d blocks to solve (%s, %d samples, solver %s)", len(todo),
                     len(task_blocks(spec.n, spec.chunk)), spec.family, spec.n, spec.solver)
-        futures = [solve_block.submit(spec, a, order[a:b]) for a, b in todo]
-        reports = list(_progress(futures, total=sum(b - a for a, b in todo), enabled=progress))
+        with stop_on_signals() as stop:
+            futures = [solve_block.submit(spec, a, order[a:b]) for a, b in todo]
+            reports = list(_progress(futures, total=sum(b - a for a, b in todo),
+                                     enabled=progress, stop=stop))
         run = {"started": started.isoformat(timespec="seconds"),
                "seconds": time.perf_counter() - clock, "solver": spec.solver,
-               "task_runner": runner_label(spec)}
-        return finalize(spec, reports, run)
+               "task_runner": runner_label(spec), "interrupted": stop.is_set(),
+               **provenance}
+        return {**finalize(spec, reports, run), "interrupted": stop.is_set()}
+
+
+def busy_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of (start, end) intervals: wall time with any block at work."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(intervals):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
 
 
 def pending_runs(dataset: storage.Dataset, spec: GenerateSpec) -> list[tuple[int, int]]:
@@ -210,24 +225,31 @@ def run_generate(spec: GenerateSpec, progress: bool = True) -> dict[str, Any]:
     once (StorageError) before any Prefect start-up; then one Prefect API serves the run.
     """
     with storage.writer_lock(spec.out), shared_prefect_api():
-        return generate.with_options(task_runner=task_runner_for(spec))(spec, progress=progress)
+        summary = generate.with_options(task_runner=task_runner_for(spec))(
+            spec, progress=progress)
+    if summary.pop("interrupted", False):
+        raise Interrupted(summary["done"], summary["n"])
+    return summary
 
 
-def _progress(futures, total: int, enabled: bool):
-    """Yield block reports as they finish, with a samples progress bar on stderr."""
-    from prefect.futures import as_completed
+def _progress(futures, total: int, enabled: bool, stop):
+    """Yield block reports as they finish, with a samples progress bar on stderr; once
+    ``stop`` is set, blocks not started are cancelled and running ones end early."""
+    from prefect.futures import wait
     from tqdm import tqdm
 
+    pending = list(futures)
     with tqdm(total=total, unit="sample", desc="solve", disable=not enabled, leave=False) as bar:
-        for future in as_completed(futures):
-            report = future.result()
-            # a Dask future kept after its result is read is recomputed when its worker dies
-            # (PrefectHQ/prefect#15442): release it, so only in-flight blocks rerun
-            getattr(future.wrapped_future, "release", lambda: None)()
-            bar.update(report["count"])
-            yield report
+        while pending:
+            finished, _ = wait(pending, timeout=0.25)
+            for future in finished:
+                pending.remove(future)
+                report = future.result()
+                # a Dask future kept after its result is read is recomputed when its worker
+                # dies (PrefectHQ/prefect#15442): release it, so only in-flight blocks rerun
+                getattr(future.wrapped_future, "release", lambda: None)()
+                bar.update(report["count"])
+                yield report
+            if stop.is_set():
+                pending = [f for f in pending if not f.wrapped_future.cancel()]
 
-
-def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)
-            for k, v in options.items()}

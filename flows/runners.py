@@ -40,9 +40,11 @@ def runner_label(spec: GenerateSpec) -> str:
 
 
 def local_cluster_runner(workers: int):
-    """A ``distributed.LocalCluster`` of single-thread worker processes, made per flow run."""
+    """A ``distributed.LocalCluster`` of single-thread worker processes, made per flow run;
+    each worker imports the numerics as it starts (``flows._warmup``)."""
     from prefect_dask import DaskTaskRunner
 
     return DaskTaskRunner(cluster_class="distributed.LocalCluster",
                           cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
+                                          "processes": True, "dashboard_address": None,
+                                          "preload": ["flows._warmup"]})

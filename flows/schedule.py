@@ -7,8 +7,9 @@ A run either finishes the store of its spec (resume) or, with ``grow``, extends 
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow
@@ -35,12 +36,26 @@ def scheduled_generate(spec: GenerateSpec, grow: int = 0, train: str | None = No
     """One scheduled run: ``generate`` on the spec's task runner, grown by ``grow`` samples;
     then, with ``train`` (a model folder), its surrogate trained or fine-tuned on the store."""
     spec = replace(spec, extend=bool(grow))
-    summary = run_generate(replace(spec, n=next_size(spec, grow)), progress=False)
+    spec = replace(spec, n=next_size(spec, grow))
+    started, tic = datetime.now(UTC).isoformat(timespec="seconds"), time.perf_counter()
+    try:
+        summary = run_generate(spec, progress=False)
+    except Exception as exc:  # one line in the serve log, then Prefect records the failure
+        _say(f"{started} {spec.out}: failed after {time.perf_counter() - tic:.1f} s: {exc}")
+        raise
+    _say(f"{started} {spec.out}: {summary['done']} of {spec.n} samples done, "
+         f"{summary['failed']} failed, {time.perf_counter() - tic:.1f} s")
     if train:
         from .pipeline import train_flow
 
         train_flow(spec.out, train, {"progress": False})
+        _say(f"{started} {spec.out}: surrogate {train} fine-tuned on the grown store")
     return summary
+
+
+def _say(line: str) -> None:
+    """One line per scheduled run on the serving process's output (`pdeforge serve`)."""
+    print(line, flush=True)
 
 
 def scheduled_deployment(spec: GenerateSpec, *, cron: str | None = None,

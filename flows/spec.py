@@ -52,9 +52,10 @@ class GenerateSpec:
         if self.inputs_dtype not in ("float32", "float64"):
             raise SpecError(f"--inputs-dtype must be float32 or float64, got "
                             f"{self.inputs_dtype!r}")
-        self._resolve_family()  # unknown family, bad grid or family option -> PDEError
+        self._check_names()
+        self._resolve_family()  # bad grid or family option value -> PDEError
         self.sample_check()
-        # unknown solver or option, or a model for another family -> SolverError
+        # bad solver option value, or a model for another family -> SolverError
         self.solver_object().setup().check_problem(self.family, tuple(self.grid))
         if self.fallback:
             self.fallback_object()
@@ -94,6 +95,38 @@ class GenerateSpec:
             return storage.open_dataset(self.out).attrs
         except storage.StorageError:
             return {}
+
+    def _check_names(self) -> None:
+        """Family, solver and option names, with a "did you mean", and whether the run fits
+        in memory and on disk: before the family allocates anything of its size, and the
+        cheap checks before the solver check imports its backend (torch: seconds)."""
+        import pdes
+        import solvers
+
+        from ._checks import check_keys, check_name, check_solver_options
+
+        if ":" not in self.family:  # a module:Class path is checked by importing it
+            check_name("family", self.family, pdes.available())
+        probe = pdes.get(self.family, grid=(3,) * len(self.grid))  # option names, fields
+        check_keys(self.family_options, ["grid", *probe.options()], f"family {self.family}")
+        for name in (self.solver, self.fallback):
+            if name and not name.startswith("petsc:"):
+                check_name("solver", name, [s for s in solvers.available() if "<" not in s])
+        self._check_fits(len(probe.field_names))
+        options = {"tol": self.tol, **({} if self.solver.startswith("petsc:") else
+                                       {"device": self.device})}
+        check_solver_options(self.solver, options, self.solver_options)
+
+    def _check_fits(self, fields: int) -> None:
+        from ._checks import check_fits, check_writable, estimate_bytes
+
+        check_writable(self.out)
+        chunk = self.chunk if self.chunk > 0 else default_chunk(self.n, self.workers)
+        # blocks in flight on this machine: two in process, one per local worker
+        blocks = 1 if self.dask_address else max(2, self.workers)
+        memory, disk = estimate_bytes(self.grid, self.n, chunk, fields, self.solver_options,
+                                      blocks=blocks)
+        check_fits(self.out, memory, disk, blocks)
 
     def _adopt_store(self) -> None:
         """Refuse a store of another identity or size (a smaller one only with ``extend``);

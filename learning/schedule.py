@@ -1,9 +1,10 @@
 """Learning-rate schedules and the time-budget plan that sizes them.
 
-With a time budget and no epoch count, the plan measures the epochs as they run and
-re-sizes the schedule after each one, so the cosine decay ends when the budget does.
-The plan's inputs (budget, time spent, epoch durations) live in the checkpoint, so a
-resumed run continues the same schedule.
+With a time budget and no epoch count, the schedule runs on the budget's clock (the
+share of the budget spent, not of a step count guessed from epoch times), so the cosine
+decay ends when the budget does; the last epoch is cut at the budget's end. The plan's
+inputs (budget, time spent, epoch durations) live in the checkpoint, so a resumed run
+continues the same schedule.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ __all__ = ["SCHEDULES", "BudgetPlan", "lr_factor"]
 SCHEDULES = ("cosine", "constant")
 
 
-def lr_factor(schedule: str, step: int, total_steps: int | None) -> float:
-    """Factor on the base learning rate at optimizer step ``step`` of ``total_steps``.
-
-    ``total_steps=None`` (the first epoch of a budgeted run, before any timing) is the
-    schedule's start.
-    """
+def lr_factor(schedule: str, step: float, total_steps: float | None) -> float:
+    """Factor on the base learning rate at ``step`` of ``total_steps`` (optimizer steps, or
+    seconds of a budget); ``total_steps=None`` is the schedule's start."""
     if schedule == "constant" or total_steps is None:
         return 1.0
     if schedule == "cosine":
@@ -34,8 +32,9 @@ class BudgetPlan:
     """How many epochs a run gets: a fixed count, a time budget, or both (the budget caps).
 
     ``spent`` is the wall time the run has used so far, across resumed calls; the next
-    epoch is estimated as the slowest of the last three (a shared machine's epochs vary,
-    and an overrun costs more than one epoch fewer).
+    epoch is estimated as the slowest of the last three (a shared machine's epochs vary).
+    Another epoch starts while at least half of one fits: it is cut at the budget's end,
+    where the budget-clock schedule reaches its floor.
     """
 
     epochs: int | None
@@ -51,7 +50,7 @@ class BudgetPlan:
         estimate = self.estimate(durations)
         if estimate is None:
             return None
-        return done + max(0, math.floor((self.budget_seconds - spent) / estimate))
+        return done + max(0, round((self.budget_seconds - spent) / estimate))
 
     def stop_reason(self, done: int, spent: float, durations: list[float]) -> str | None:
         """Why no further epoch runs ("epochs", "time", "budget"), or None to go on."""
@@ -59,7 +58,7 @@ class BudgetPlan:
             return "epochs"
         estimate = self.estimate(durations)
         if self.budget_seconds is not None and estimate is not None and (
-            spent + estimate > self.budget_seconds
+            spent + 0.5 * estimate > self.budget_seconds
         ):
             return "time" if self.epochs is not None else "budget"
         return None

@@ -1,4 +1,7 @@
-"""Dataset cards: a README and training-split statistics written into a store.
+"""Dataset cards: a Markdown card beside a store and training-split statistics in its attrs.
+
+The card is a file next to the store (``darcy.zarr`` -> ``darcy.card.md``), not inside it:
+zarr readers (xarray) take every key of a store for a node of its hierarchy.
 
 The statistics (mean, std, rms of every input field, param and the solution) are over the
 training split only, and the split is the seed-derived rule of `storage._torch.split_indices`,
@@ -22,7 +25,7 @@ from storage import SPLITS, split_positions
 
 from .recipe import TRAIN_DEFAULTS
 
-__all__ = ["CARD_ATTR", "write_card", "training_stats"]
+__all__ = ["CARD_ATTR", "card_path", "write_card", "training_stats"]
 
 CARD_ATTR = "training_stats"
 
@@ -47,8 +50,8 @@ def write_card(
     fractions: tuple[float, float, float] | list[float] = tuple(TRAIN_DEFAULTS["fractions"]),
     seed: int = TRAIN_DEFAULTS["seed"],
 ) -> dict[str, Any]:
-    """Write ``README.md`` and the ``training_stats`` attribute into the store; returns the
-    attribute. Only those two are written: no array of the store is touched."""
+    """Write the card beside the store (``card_path``) and the ``training_stats`` attribute
+    into it; returns the attribute. No array of the store is touched."""
     url = str(source)
     store = storage.open_dataset(url)
     split = split_positions(store, tuple(fractions), seed)
@@ -62,9 +65,15 @@ def write_card(
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     zarr.open_group(store=url, mode="r+", zarr_format=3).attrs[CARD_ATTR] = card
-    with fsspec.open(url.rstrip("/") + "/README.md", "w") as handle:
+    with fsspec.open(card_path(url), "w") as handle:
         handle.write(_markdown(url, store, card))
     return card
+
+
+def card_path(url: str) -> str:
+    """Where a store's card goes: ``<store without .zarr>.card.md`` beside it."""
+    base = url.rstrip("/")
+    return base.removesuffix(".zarr") + ".card.md"
 
 
 def _columns(store: Any, positions: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:

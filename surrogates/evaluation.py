@@ -28,7 +28,7 @@ from .errors import SurrogateError
 from .figures import plot_error_vs_contrast, plot_samples, plot_training_curve
 from .training import make_loss
 
-__all__ = ["evaluate", "evaluation_positions"]
+__all__ = ["evaluate", "evaluation_positions", "family_option_warnings"]
 
 
 def evaluate(
@@ -76,7 +76,11 @@ def evaluate(
     errors = np.asarray(rows["rel_l2"])
     contrast = _contrast(test_set)
     order = np.argsort(errors)
-    shown = sorted({int(order[0]), int(order[len(order) // 2]), int(order[-1])})
+    shown: dict[str, int] = {}  # a sample both best and median (few held out) shows once
+    for name, i in (("best", order[0]), ("median", order[len(order) // 2]),
+                    ("worst", order[-1])):
+        if int(i) not in shown.values():
+            shown[name] = int(i)
     paths = {
         "samples": plot_samples(surrogate, test_set, shown, errors, out / "samples.png"),
         "training_curve": plot_training_curve(state["history"], out / "training_curve.png"),
@@ -104,9 +108,23 @@ def evaluate(
                                   strict=True)
         ],
         "figures": {name: str(path) for name, path in paths.items()},
+        "warnings": family_option_warnings(state, data),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    metrics["written"] = [str(out / "metrics.json"), *metrics["figures"].values()]
     return metrics
+
+
+def family_option_warnings(state: dict[str, Any], data: str) -> list[str]:
+    """Why ``data`` is not what the model learned: family options that differ from the
+    training store's (the same family made otherwise, a lognormal field for a threshold one)."""
+    trained = (state["config"].get("store") or {}).get("family_options") or {}
+    given = storage.open_dataset(data).attrs.get("family_options") or {}
+    differ = sorted(k for k in {*trained, *given} if trained.get(k) != given.get(k))
+    if not differ:
+        return []
+    return ["family options differ from the training store's: " + ", ".join(
+        f"{k} {given.get(k)!r} (trained on {trained.get(k)!r})" for k in differ)]
 
 
 def evaluation_positions(state: dict[str, Any], data: str) -> tuple[np.ndarray, str]:

@@ -18,19 +18,20 @@ __all__ = ["plot_error_vs_contrast", "plot_samples", "plot_training_curve"]
 def plot_samples(
     surrogate: Surrogate,
     dataset: ZarrFieldDataset,
-    indices: list[int],
+    rows: Mapping[str, int],
     errors: np.ndarray,
     path: Path,
 ) -> Path:
-    """Rows of input / truth / prediction / |error|; 3-D fields show their middle z-slice."""
-    fig = Figure(figsize=(13, 3.2 * len(indices)), layout="tight")
-    axes = fig.subplots(len(indices), 4, squeeze=False)
-    for row, index in zip(axes, indices, strict=True):
+    """One row per named sample (best, median, worst: name -> dataset index) of input /
+    truth / prediction / |error|; 3-D fields show their middle z-slice."""
+    fig = Figure(figsize=(13, 3.2 * len(rows)), layout="tight")
+    axes = fig.subplots(len(rows), 4, squeeze=False)
+    for row, (name, index) in zip(axes, rows.items(), strict=True):
         sample = dataset[index]
         x, y = sample["x"].numpy(), sample["y"][0].numpy()
         pred = surrogate.predict(x)
         label = dataset.fields[0] if dataset.fields else dataset.params[0]
-        panels = [(x[0], f"input: {label}"), (y, "truth"), (pred, "prediction"),
+        panels = [(x[0], f"{name}: input {label}"), (y, "truth"), (pred, "prediction"),
                   (np.abs(pred - y), f"|error| (rel L2 {errors[index]:.3g})")]
         for ax, (image, title) in zip(row, panels, strict=True):
             shown = ax.imshow(_slice(image), origin="lower", cmap="viridis")
@@ -49,6 +50,7 @@ def plot_training_curve(history: Mapping[str, Sequence[float]], path: Path) -> P
     ax.semilogy(epochs, history["train_loss"], marker="o", label="train loss")
     ax.semilogy(epochs, history["val_rel_l2"], marker="s", label="validation rel. L2")
     ax.set_xlabel("epoch")
+    ax.set_ylabel("relative L2 (train loss: the recipe's loss)")
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     fig.savefig(path, dpi=110)

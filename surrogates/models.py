@@ -10,6 +10,7 @@ frequencies: ``n_modes=24`` keeps the FNO paper's 12 modes.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -125,8 +126,10 @@ def _construct(cls: type[nn.Module], fixed: dict[str, Any], options: dict[str, A
     accepted = _keywords(cls) - _SET_BY_PDEFORGE - set(fixed)
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise SurrogateError(f"{cls.__name__} has no option {unknown}; it takes "
-                             f"{sorted(accepted | {'n_modes', 'hidden_channels', 'padding'})}")
+        known = sorted(accepted | {"n_modes", "hidden_channels", "padding"})
+        close = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"it takes {known}"
+        raise SurrogateError(f"unknown option {unknown[0]!r} for model {cls.__name__}; {hint}")
     try:
         return cls(**fixed, **options)
     except (TypeError, ValueError, AssertionError) as exc:

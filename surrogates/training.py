@@ -8,7 +8,9 @@ import json
 import logging
 import math
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ from .normalization import fit_normalizers
 from .recipe import DEFAULT_EPOCHS, TRAIN_DEFAULTS, default_model_options
 from .threads import ThreadChooser
 
-__all__ = ["check_recipe", "make_loss", "train"]
+__all__ = ["check_recipe", "epoch_line", "make_loss", "train"]
 
 log = logging.getLogger(__name__)
 _D = TRAIN_DEFAULTS
@@ -136,26 +138,35 @@ def train(
     if growth is not None:
         growth["test_rel_l2_before"] = _test_error(net, data, state, val_metric, target)
     spent_before = float(state.get("spent_seconds", 0.0))
-    threads, first_epoch = ThreadChooser(target), state["epoch"]
+    threads = ThreadChooser(target)  # probed once, outside the budget; resumes reuse it
+    state["threads"] = threads.choose(
+        lambda: _probe_step(net, train_set, criterion, config, target), state.get("threads"))
 
     def spent() -> float:
-        return spent_before + time.perf_counter() - started
+        return spent_before + time.perf_counter() - started - threads.seconds
 
+    def position() -> tuple[float, float | None]:
+        """Where the schedule stands: steps of the planned epochs, or a budget-only run's
+        seconds of its budget (so the decay ends when the budget does)."""
+        if plan.epochs is None:
+            return spent(), plan.budget_seconds
+        return state["step"], plan.epochs * len(loader)
+
+    bar = tqdm(total=None, unit="step", desc="train", disable=None if progress else True,
+               dynamic_ncols=True)  # one bar for the run; off where stderr is not a terminal
     try:
         while (stopped := plan.stop_reason(state["epoch"], spent(), history["seconds"])) is None:
             epoch = state["epoch"]
             total = plan.total_epochs(epoch, spent(), history["seconds"])
             sampler.set_epoch(epoch)
-            threads.maybe_choose(epoch - first_epoch, lambda: _probe_step(
-                net, train_set, criterion, config, target))
-            tic = time.perf_counter()  # an epoch's duration, without the thread probe
-            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{total or '?'}", leave=False,
-                       disable=not progress)
-            steps = None if total is None else total * len(loader)
+            if total is not None:
+                bar.total = total * len(loader)
+            bar.set_description(f"epoch {epoch + 1}/{total or '?'}")
+            tic = time.perf_counter()
             deadline = None if plan.budget_seconds is None else (
                 time.perf_counter() + plan.budget_seconds - spent())
             history["train_loss"].append(_train_epoch(
-                net, bar, criterion, optimizer, config, state, steps, target,
+                net, loader, bar, criterion, optimizer, config, state, position, target,
                 # per epoch, so a resumed run draws what an uninterrupted one would
                 epoch_generator(config["seed"], epoch), deadline,
             ))
@@ -167,10 +178,10 @@ def train(
                          planned_epochs=total, spent_seconds=spent())
             _keep_best(state, history["val_rel_l2"][-1])
             save_checkpoint(out, state)
-            log.info("epoch %d/%s train %.4g val rel L2 %.4g (%.1f s)", epoch + 1, total,
-                     history["train_loss"][-1], history["val_rel_l2"][-1],
-                     history["seconds"][-1])
+            if progress:
+                bar.write(epoch_line(state, plan.budget_seconds, total), file=sys.stderr)
     finally:
+        bar.close()
         threads.close()
     if growth is not None:
         best = model_from_checkpoint(state, best=True).to(target)  # the model a user loads
@@ -186,13 +197,24 @@ def train(
         "best_val_rel_l2": state["best"]["val_rel_l2"] if state.get("best") else None,
         "train_seconds": float(sum(history["seconds"])),
         "spent_seconds": float(state.get("spent_seconds", 0.0)),
-        "budget_seconds": plan.budget_seconds, "threads": threads.choices,
+        "budget_seconds": plan.budget_seconds, "threads": state["threads"],
+        "thread_probe_seconds": threads.seconds,
         "n_train": len(split["train"]), "n_val": len(split["val"]), "n_test": len(split["test"]),
         "parameters": parameter_count(net.net), "device": str(target), "config": config,
         "history": history,
     }
     (out / "training.json").write_text(json.dumps(metrics, indent=2, default=str))
     return metrics
+
+
+def epoch_line(state: dict[str, Any], budget: float | None, total: int | None) -> str:
+    """One log line per epoch: losses, learning rate, time used and what the budget has left."""
+    h = state["history"]
+    spent = state["spent_seconds"]
+    left = "" if budget is None else f", budget left {max(budget - spent, 0):.0f} s"
+    return (f"epoch {state['epoch']}/{total or '?'}: train loss {h['train_loss'][-1]:.4g}, "
+            f"val rel L2 {h['val_rel_l2'][-1]:.4g}, lr {h['lr'][-1]:.3g}, "
+            f"elapsed {spent:.0f} s{left}")
 
 
 def check_recipe(data: str, out: str | os.PathLike, recipe: dict[str, Any]) -> None:
@@ -230,12 +252,13 @@ def _check_config(config: dict[str, Any]) -> None:
 
 def _train_epoch(
     net: NormalizedOperator,
-    batches: tqdm,
+    batches: DataLoader,
+    bar: tqdm,
     criterion: LpLoss | H1Loss,
     optimizer: torch.optim.Optimizer,
     config: dict[str, Any],
     state: dict[str, Any],
-    total_steps: int | None,
+    position: Callable[[], tuple[float, float | None]],
     device: torch.device,
     rng: torch.Generator,
     deadline: float | None,
@@ -257,7 +280,7 @@ def _train_epoch(
             x, y = coarsened(x), coarsened(y)
         x, y = x.to(device), y.to(device)
         for group in optimizer.param_groups:
-            group["lr"] = config["lr"] * lr_factor(config["schedule"], state["step"], total_steps)
+            group["lr"] = config["lr"] * lr_factor(config["schedule"], *position())
         optimizer.zero_grad(set_to_none=True)
         with _autocast(config, device):
             value = criterion(net(x), y)
@@ -266,7 +289,8 @@ def _train_epoch(
         state["step"] += 1
         total += value.item() * len(x)
         count += len(x)
-        batches.set_postfix(loss=f"{value.item():.4f}")
+        bar.update()
+        bar.set_postfix(loss=f"{value.item():.4f}", refresh=False)
     return total / count
 
 

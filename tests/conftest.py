@@ -1,6 +1,7 @@
 """Shared test set-up: Prefect state under a temporary home, never the user's."""
 
 import os
+import sys
 import tempfile
 
 import pytest
@@ -8,6 +9,10 @@ import pytest
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdeforge-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# each run starts its own Prefect API and stops it: no server kept after a test's command,
+# and no `make server` that someone runs on the machine is used (flows._api)
+os.environ["PDEFORGE_API_IDLE_MINUTES"] = "0"
+os.environ["PDEFORGE_LOCAL_API"] = ""
 
 
 def pytest_unconfigure(config) -> None:
@@ -52,3 +57,24 @@ def full_disk(monkeypatch):
         monkeypatch.setattr(LocalStore, "set", set_ if prefix is not None else real_set)
 
     return fill
+
+
+@pytest.fixture
+def cli_main(capsys, monkeypatch):
+    """The CLI in the test's process, for commands that start no Prefect flow (rejected
+    input, info, export): ``cli_main(*args) -> (exit code, stdout, stderr)``."""
+
+    def run(*args: object) -> tuple[int, str, str]:
+        from flows.cli import main
+
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["pdeforge", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

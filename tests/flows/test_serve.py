@@ -78,5 +78,7 @@ def test_serve_registers_a_schedule_and_a_scheduled_run_completes(tmp_path):
             if proc is not None:
                 _stop(proc)
     ds = storage.open_dataset(str(out))
+    # one line per scheduled run on serve's output
+    assert f"{out}: 4 of 4 samples done, 0 failed" in (tmp_path / "serve.log").read_text()
     assert (np.asarray(ds.status[:]) == storage.DONE).all()
     assert float(np.max(ds.stats["residual"][:])) <= 1e-8

@@ -51,3 +51,13 @@ def test_other_url_schemes_have_no_os_lock():
     assert storage.lock_path("memory://x.zarr") is None
     with storage.writer_lock("memory://x.zarr"), storage.writer_lock("memory://x.zarr"):
         pass
+
+
+def test_the_lock_file_is_removed_on_release(tmp_path):
+    url = str(tmp_path / "d.zarr")
+    with storage.writer_lock(url):
+        assert storage.lock_path(url).is_file()
+    assert not storage.lock_path(url).exists()
+    with storage.writer_lock(url):  # taken again on a fresh file
+        assert storage.lock_path(url).read_text().strip() == str(os.getpid())
+    assert list(tmp_path.iterdir()) == []

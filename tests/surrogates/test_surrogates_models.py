@@ -36,7 +36,7 @@ def test_model_options_round_trip_through_the_checkpoint(make_store, tmp_path, m
 def test_unknown_models_and_options_are_bad_input():
     with pytest.raises(surrogates.SurrogateError, match="fno"):
         build_model("unet9000", (8, 8), 1, 1)
-    with pytest.raises(surrogates.SurrogateError, match="no option"):
+    with pytest.raises(surrogates.SurrogateError, match="n_mode.*did you mean .n_modes"):
         build_model("fno", (8, 8), 1, 1, n_mode=4)
     with pytest.raises(surrogates.SurrogateError, match="non_linearity"):
         build_model("fno", (8, 8), 1, 1, non_linearity="sine")

@@ -58,7 +58,7 @@ def test_evaluate_refuses_another_family_or_dimension(trained, make_store, tmp_p
         surrogates.evaluate(model, cube)
 
 
-def test_card_writes_readme_and_training_split_stats(make_store):
+def test_card_goes_beside_the_store_with_training_split_stats(make_store):
     url = make_store(n=40)
     card = surrogates.write_card(url, fractions=(0.5, 0.25, 0.25))
     train = split_positions(url, (0.5, 0.25, 0.25))["train"]
@@ -69,7 +69,9 @@ def test_card_writes_readme_and_training_split_stats(make_store):
     assert stats["rms"] == pytest.approx(np.sqrt(np.mean(solution**2)), rel=1e-9)
     assert storage.open_dataset(url).attrs["training_stats"]["split"]["counts"]["train"] == len(
         train)
-    readme = (Path(url) / "README.md").read_text()
+    assert not (Path(url) / "README.md").exists()  # nothing but zarr nodes in the store
+    readme = Path(surrogates.card_path(url)).read_text()
+    assert Path(surrogates.card_path(url)).parent == Path(url).parent
     assert "synthetic" in readme and "| solution |" in readme and "splitmix64" in readme
     assert len(storage.open_dataset(url)) == 40  # a store still: arrays untouched
 
@@ -98,23 +100,7 @@ def test_pdebench_export_reads_back(make_store, tmp_path):
         surrogates.export_pdebench(url, out)
 
 
-def _main(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
-          *args: object) -> tuple[int, str, str]:
-    """The CLI in this process (commands that start no Prefect flow): (code, out, err)."""
-    from flows.cli import main
-
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["pdeforge", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, capsys, monkeypatch):
+def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, cli_main):
     url = make_store("train.zarr", n=16)
     recipe = tmp_path / "recipe.toml"
     recipe.write_text('batch_size = 8\nfractions = [0.5, 0.25, 0.25]\n'
@@ -123,12 +109,12 @@ def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, capsys, 
     p = _cli("train", "--data", url, "--out", model, "--config", recipe, "-m",
              "hidden_channels=4", "--epochs", "1", "--device", "cpu")  # as a user: Prefect
     assert p.returncode == 0, p.stderr
-    code, out, _ = _main(capsys, monkeypatch, "info", model)
+    code, out, _ = cli_main("info", model)
     assert code == 0 and "'n_modes': 4" in out and "'hidden_channels': 4" in out
     assert "'batch_size': 8" in out
-    code, _, err = _main(capsys, monkeypatch, "info", url, "--card")
-    assert code == 0 and (Path(url) / "README.md").is_file(), err
-    code, out, err = _main(capsys, monkeypatch, "export", url, tmp_path / "out.h5")
+    code, _, err = cli_main("info", url, "--card")
+    assert code == 0 and Path(surrogates.card_path(url)).is_file(), err
+    code, out, err = cli_main("export", url, tmp_path / "out.h5")
     assert code == 0 and "16 samples" in out, err
     bad = {
         "another family": ("evaluate", "--model", model, "--data",
@@ -140,7 +126,23 @@ def test_cli_train_info_card_export_and_bad_input(make_store, tmp_path, capsys, 
         "unknown export format": ("export", url, tmp_path / "x.h5", "--format", "netcdf"),
     }
     for what, args in bad.items():
-        code, _, err = _main(capsys, monkeypatch, *args)
+        code, _, err = cli_main(*args)
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (what, err)
     assert not (tmp_path / "m2").exists() and not (tmp_path / "x.h5").exists()
+
+
+def test_evaluating_a_store_made_with_other_family_options_warns(trained, make_store,
+                                                                 tmp_path):
+    import zarr
+
+    _, model = trained
+    other = make_store("lognormal.zarr", n=8, seed=5)
+    zarr.open_group(other, mode="r+").attrs["family_options"] = {"coefficient": "lognormal"}
+    metrics = surrogates.evaluate(model, other, tmp_path / "eval", figures=False)
+    assert len(metrics["warnings"]) == 1 and "'lognormal'" in metrics["warnings"][0]
+    saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert saved["warnings"] == metrics["warnings"]
+    same = surrogates.evaluate(model, make_store("seed7.zarr", n=8, seed=7), tmp_path / "e2",
+                               figures=False)
+    assert same["warnings"] == []  # another seed of the same options: nothing to warn about
