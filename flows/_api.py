@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from ._kept_api import idle_minutes, kept_api
+from ._kept_api import free_port, idle_minutes, kept_api
 
 __all__ = ["LOCAL_API", "RunAPI", "drain_prefect_clients", "reusable_api",
            "shared_prefect_api", "start_api_early"]
@@ -42,7 +41,7 @@ class RunAPI:
     """
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile()  # the server's stderr, read if it fails
 
@@ -160,9 +159,3 @@ def _healthy(url: str, timeout: float = 2.0) -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

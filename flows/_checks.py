@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .spec import SpecError
+from ._errors import SpecError
 
 __all__ = ["available_memory", "check_fits", "check_keys", "check_name",
            "check_solver_options", "check_writable",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-__all__ = ["idle_minutes", "kept_api", "serve"]
+__all__ = ["free_port", "idle_minutes", "kept_api", "serve"]
 
 
 def idle_minutes() -> float:
@@ -61,9 +62,7 @@ def _recorded(home: Path) -> str | None:
 
 
 def _start(home: Path, healthy, timeout: float) -> str:
-    from ._api import _free_port
-
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
            "PREFECT__SERVER_FINAL": "1"}
@@ -122,3 +121,10 @@ def serve(port: int, idle_seconds: float) -> None:
 
 if __name__ == "__main__":
     serve(int(sys.argv[1]), float(sys.argv[2]))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -9,11 +9,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from ._errors import SpecError
+
 __all__ = ["GenerateSpec", "SpecError", "check_dask_address", "task_blocks"]
-
-
-class SpecError(ValueError):
-    """Bad input found before the run: the CLI prints it on one line and exits 2."""
 
 
 @dataclass
