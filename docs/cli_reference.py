@@ -49,7 +49,7 @@ def _command_section(name: str, command, parent) -> list[str]:
 
 def render() -> str:
     """The reference page as Markdown."""
-    from flows.cli import app
+    from cli import app
 
     group = typer.main.get_command(app)
     root = group.context_class(group, info_name="pdeforge")

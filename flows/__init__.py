@@ -1,4 +1,4 @@
-"""Prefect flows and the ``pdeforge`` CLI: wiring only, the numerics live elsewhere.
+"""Prefect flows: wiring only, the numerics live elsewhere (the ``cli`` package drives them).
 
 Prefect is imported on first use, after ``configure_prefect`` has pointed PREFECT_HOME
 into the project, so ``pdeforge info`` and bad-input errors stay fast.
@@ -10,11 +10,12 @@ from ._env import configure_prefect
 
 configure_prefect()
 
-__all__ = ["GenerateSpec", "SpecError", "configure_prefect", "generate", "run_generate",
-           "shared_prefect_api"]
+__all__ = ["GenerateSpec", "Interrupted", "SpecError", "configure_prefect", "did_you_mean",
+           "generate", "parse_grids", "run_generate", "shared_prefect_api", "start_api_early"]
 
 _LAZY = {"generate": ".generate", "run_generate": ".generate", "GenerateSpec": ".spec",
-         "SpecError": ".spec", "shared_prefect_api": "._api"}
+         "SpecError": "._errors", "shared_prefect_api": "._api", "start_api_early": "._api",
+         "did_you_mean": "._checks", "parse_grids": "._checks", "Interrupted": "._interrupt"}
 
 
 def __getattr__(name: str):

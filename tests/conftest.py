@@ -65,7 +65,7 @@ def cli_main(capsys, monkeypatch):
     input, info, export): ``cli_main(*args) -> (exit code, stdout, stderr)``."""
 
     def run(*args: object) -> tuple[int, str, str]:
-        from flows.cli import main
+        from cli import main
 
         capsys.readouterr()
         monkeypatch.setattr(sys, "argv", ["pdeforge", *map(str, args)])

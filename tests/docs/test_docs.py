@@ -97,7 +97,7 @@ def test_command_reference_is_current():
 def test_reference_covers_every_command_and_option():
     import typer
 
-    from flows.cli import app
+    from cli import app
 
     text = cli_reference.render()
     group = typer.main.get_command(app)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import storage
-from flows.cli import main
+from cli import main
 from solvers.dcdm import load_model, train_model
 
 EXE = Path(sys.executable).with_name("pdeforge")

@@ -1,4 +1,5 @@
-"""The ``pdeforge`` command line (Typer). Bad input: one line on stderr, exit 2."""
+"""The ``pdeforge`` command line (Typer): parsing, exit codes and the wiring to the flows and
+the benchmarks. Bad input: one line on stderr, exit 2."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ try:  # Typer >= 0.2x raises the exceptions of the click it vendors
 except ImportError:  # pragma: no cover - older Typer on the real click
     from click.exceptions import NoSuchOption, UsageError
 
-from ._env import configure_prefect
+from flows import configure_prefect
 
 __all__ = ["app", "main"]
 
@@ -30,7 +31,7 @@ class BadInput(Exception):
 def _bad_input_types() -> tuple[type[BaseException], ...]:
     """The bad-input error classes of the packages loaded so far (an error class of a
     package never imported cannot have been raised; importing one costs seconds)."""
-    from .spec import SpecError
+    from flows.spec import SpecError
 
     found = [BadInput, SpecError]
     for module, name in (("pdes", "PDEError"), ("solvers", "SolverError"),
@@ -62,7 +63,7 @@ def _family_help() -> str:
 
 def _grids(value: str) -> list[list[int]]:
     """``64`` or ``64x32``: one grid; ``64,128,256``: a resolution ladder (one per comma)."""
-    from ._checks import parse_grids
+    from flows import parse_grids
 
     return parse_grids(value)
 
@@ -102,7 +103,7 @@ def generate(
         help="float32, or float64: stored inputs re-assemble the exact systems")] = "float32",
 ) -> None:
     """Generate N solved samples of a PDE family into a zarr store (resumes a partial one)."""
-    from .spec import GenerateSpec
+    from flows.spec import GenerateSpec
 
     solver_options = _parse_key_values(solver_option or [], "--solver-option")
     if petsc_options:
@@ -118,15 +119,15 @@ def generate(
                         extend=extend, fallback=None if fallback == "none" else fallback,
                         inputs_dtype=inputs_dtype)
     if len(grids) > 1:
-        from .ladder import run_ladder
+        from flows.ladder import run_ladder
 
         summaries = run_ladder(spec, grids)
     else:
         spec.validate()
-        from ._api import start_api_early
+        from flows import start_api_early
 
         start_api_early()  # the API server starts while this process imports Prefect
-        from .generate import run_generate  # Prefect loads only once the input is known good
+        from flows.generate import run_generate  # Prefect loads only once the input is known good
 
         summaries = [run_generate(spec)]
     for summary in summaries:
@@ -172,14 +173,14 @@ def verify(
         help="also recompute each done sample's TRUE residual and inputs")] = False,
 ) -> None:
     """Read every chunk and check the metadata; exit 0 clean, 1 damaged (see docs/integrity.md)."""
-    from .repair import run_verify
+    from flows.repair import run_verify
 
     raise typer.Exit(run_verify(store, repair=repair, residuals=residuals, echo=typer.echo))
 
 
 def _api():
     """The Prefect API a flow command runs against (flows._api.shared_prefect_api)."""
-    from ._api import shared_prefect_api
+    from flows import shared_prefect_api
 
     return shared_prefect_api()
 
@@ -225,13 +226,13 @@ def solve(
         "--solver-option", "-s", help="solver option key=value (repeatable)")] = None,
 ) -> None:
     """Solve another tool's sparse systems as one sorted sequence into a store (resumes)."""
-    from .solve import SolveSpec
+    from flows.solve import SolveSpec
 
     spec = SolveSpec(systems=systems, out=out, solver=solver, tol=tol, order=order,
                      chunk=chunk, solver_options=_parse_key_values(solver_option or [],
                                                                    "--solver-option"))
     spec.validate()
-    from .solve_flow import run_solve  # Prefect loads only once the input is known good
+    from flows.solve_flow import run_solve  # Prefect loads only once the input is known good
 
     summary = run_solve(spec)
     typer.echo(_format_summary(out, summary))
@@ -287,9 +288,8 @@ def train(
     """Train a neural-operator surrogate on a store; checkpoints every epoch, resumes."""
     import storage
     import surrogates
+    from flows.pipeline import train_flow
     from surrogates.training import check_recipe
-
-    from .pipeline import train_flow
 
     if resolution is not None:
         data = storage.ladder_rung(data, resolution)
@@ -337,7 +337,7 @@ def train_dcdm(
                "matrices": matrices, "residuals": residuals, "seed": seed}
     family_options = _parse_key_values(family_option or [], "--family-option")
     training_state(family, tuple(_grid(grid)), out, family_options, device, **options)
-    from .dcdm import train_dcdm_flow
+    from flows.dcdm import train_dcdm_flow
 
     figures = train_dcdm_flow(family, _grid(grid), out, family_options,
                               {**options, "epochs": epochs, "max_minutes": max_minutes,
@@ -356,10 +356,9 @@ def evaluate(
     """Relative L2/H1 errors on held-out data (the test split, or another store: an unseen
     seed, another resolution), figures and metrics.json."""
     import storage
+    from flows.pipeline import evaluate_flow
     from surrogates.checkpoint import load_checkpoint
     from surrogates.evaluation import evaluation_positions
-
-    from .pipeline import evaluate_flow
 
     state = load_checkpoint(model)  # no model, another family/inputs/dimension: exit 2 here
     rungs = storage.ladder_rungs(data) if data else None
@@ -367,7 +366,7 @@ def evaluate(
         evaluation_positions(state, url)
         storage.verify_store(url).raise_for_damage()  # before Prefect
     if rungs:
-        from .ladder import evaluate_ladder
+        from flows.ladder import evaluate_ladder
 
         for row in evaluate_ladder(model, data, out):
             typer.echo(f"resolution {row['resolution']}: {row['n_test']} samples, relative L2 "
@@ -411,8 +410,8 @@ def run(
     solver: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """The whole pipeline on a small default: generate -> train -> evaluate -> report."""
-    from .pipeline import DEFAULT_RUN, run_pipeline
-    from .spec import GenerateSpec
+    from flows.pipeline import DEFAULT_RUN, run_pipeline
+    from flows.spec import GenerateSpec
 
     d = DEFAULT_RUN
     spec = GenerateSpec(family=d["family"], grid=_grid(grid) if grid else d["grid"],
@@ -448,7 +447,7 @@ def serve(
     """Serve generate on a schedule (needs `make server` and PREFECT_API_URL); blocks."""
     import os
 
-    from .spec import GenerateSpec
+    from flows.spec import GenerateSpec
 
     if not os.environ.get("PREFECT_API_URL"):
         raise BadInput("schedules need a Prefect server: run `make server` and export "
@@ -461,7 +460,7 @@ def serve(
                         extend=grow > 0)
     from prefect import serve as serve_deployments
 
-    from .schedule import next_size, scheduled_deployment
+    from flows.schedule import next_size, scheduled_deployment
 
     spec.n = next_size(spec, 0)  # a store already larger than --n is served as it stands
     spec.validate()
@@ -472,7 +471,7 @@ def serve(
 def main() -> None:
     """Console entry point: 0 done, 1 a failure, 2 bad usage or input (one line), 130
     interrupted (SIGINT/SIGTERM)."""
-    from ._interrupt import Interrupted
+    from flows import Interrupted
 
     configure_prefect()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM: as Ctrl-C, exit 130
@@ -503,7 +502,7 @@ def main() -> None:
 def _usage_message(exc: UsageError) -> str:
     """Click's message on one line, with a "did you mean" for a mistyped flag."""
     if isinstance(exc, NoSuchOption) and exc.ctx is not None:
-        from ._checks import did_you_mean
+        from flows import did_you_mean
 
         flags = [name for param in exc.ctx.command.params for name in param.opts]
         return f"no such option {exc.option_name}{did_you_mean(exc.option_name, flags)}"
