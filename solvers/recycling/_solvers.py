@@ -109,16 +109,8 @@ class RecycledCG(RecyclingSolver):
 
     name = "rcg"
 
-    def __init__(
-        self,
-        tol: float = 1e-8,
-        max_iterations: int = 10000,
-        device: str = "auto",
-        m: int = 40,
-        k: int = 10,
-        **options,
-    ):
-        super().__init__(tol=tol, max_iterations=max_iterations, device=device, m=m, k=k, **options)
+    def __init__(self, k: int = 10, **options):
+        super().__init__(k=k, **options)
 
     def _method(self, system: LinearSystem) -> str:
         return "cg"
@@ -137,35 +129,15 @@ class SKR(RecyclingSolver):
 
     name = "skr"
 
-    def __init__(
-        self,
-        tol: float = 1e-8,
-        max_iterations: int = 10000,
-        device: str = "auto",
-        m: int = 40,
-        k: int = 20,
-        preconditioner: str = "factor",
-        recycle: bool | str = "auto",
-        engine: str = "auto",
-        batch: int = 0,
-        **options,
-    ):
+    def __init__(self, preconditioner: str = "factor", recycle: bool | str = "auto",
+                 engine: str = "auto", batch: int = 0, **options):
         if engine not in ENGINES:
             raise SolverError(f"engine must be one of {ENGINES}, got {engine!r}")
         if not isinstance(batch, int) or batch < 0:
             raise SolverError(f"batch must be an int >= 0 (0: automatic), got {batch!r}")
         self.engine = engine
         self.batch = batch
-        super().__init__(
-            tol=tol,
-            max_iterations=max_iterations,
-            device=device,
-            m=m,
-            k=k,
-            preconditioner=preconditioner,
-            recycle=recycle,
-            **options,
-        )
+        super().__init__(preconditioner=preconditioner, recycle=recycle, **options)
 
     def options(self) -> dict:
         return {**super().options(), "engine": self.engine, "batch": self.batch}
