@@ -14,15 +14,7 @@ import inspect
 from typing import Any
 
 from ._errors import PDEError
-from .families import (
-    ConvectionDiffusion,
-    Darcy,
-    Family,
-    Heat,
-    Helmholtz,
-    Obstacles,
-    Poisson,
-)
+from .families import BUILTIN, Family
 
 __all__ = [
     "ENTRY_POINTS",
@@ -117,7 +109,7 @@ def _check_family(target: Any, label: str) -> type[Family]:
     return target
 
 
-for _builtin in (Darcy, Poisson, Helmholtz, Heat, Obstacles, ConvectionDiffusion):
+for _builtin in BUILTIN:
     register(_builtin)
 # the built-in stencil-level families (every lane engine applies to them)
 FAMILIES: tuple[str, ...] = ("darcy", "poisson", "helmholtz", "heat", "obstacles")

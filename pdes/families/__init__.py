@@ -11,6 +11,7 @@ from .obstacles import Obstacles
 from .poisson import Poisson
 
 __all__ = [
+    "BUILTIN",
     "TERMS",
     "ConvectionDiffusion",
     "Darcy",
@@ -22,3 +23,6 @@ __all__ = [
     "StencilFamily",
     "SystemFamily",
 ]
+
+# registered by name in this order (pdes.available() lists them first)
+BUILTIN = (Darcy, Poisson, Helmholtz, Heat, Obstacles, ConvectionDiffusion)
