@@ -32,6 +32,7 @@ def solve_runs(spec: SolveSpec, order: list[int], runs: list[tuple[int, int]]
     chunk) once its last system is solved, data first and status last."""
     import solvers
 
+    began = time.time()
     _, systems = spec.linear_systems()
     dataset = storage.open_dataset(spec.out, mode="r+")
     chain = [systems[order[p]] for a, b in runs for p in range(a, b)]
@@ -54,7 +55,7 @@ def solve_runs(spec: SolveSpec, order: list[int], runs: list[tuple[int, int]]
         seconds += sum(r.seconds for r in block)
     return {"count": len(chain), "failures": failures, "fallbacks": {},
             "iterations": int(iterations), "seconds": seconds,
-            "device": ",".join(sorted(devices)) or "cpu"}
+            "device": ",".join(sorted(devices)) or "cpu", "interval": (began, time.time())}
 
 
 def _reason(spec: SolveSpec, result) -> str:
@@ -69,7 +70,8 @@ def solve_systems(spec: SolveSpec) -> dict[str, Any]:
     """Solve the folder's systems into ``spec.out`` (resuming what a store holds)."""
     import solvers
 
-    from .generate import finalize, git_revision
+    from ._provenance import run_provenance
+    from .generate import finalize
 
     started, clock = datetime.now(UTC), time.perf_counter()
     with storage.writer_lock(spec.out):
@@ -82,10 +84,11 @@ def solve_systems(spec: SolveSpec) -> dict[str, Any]:
         else:
             features = solvers.sequence_features(systems)
             order = [int(i) for i in solvers.order(features, method=spec.order)]
+        provenance = run_provenance(spec.solver_object())
         attrs = {**identity, "system_names": names, "systems": spec.systems,
                  "solver": spec.solver, "solver_options": spec.solver_options,
                  "tolerance": spec.tol, "order_method": spec.order, "chunk": spec.chunk,
-                 "git_revision": git_revision()}
+                 **{k: v for k, v in provenance.items() if k == "git_revision"}}
         dataset = storage.create_dataset(
             spec.out, n=len(systems), grid=(systems[0].size,), fields=(), params=(),
             chunk=spec.chunk, source_index=np.asarray(order), attrs=attrs,
@@ -98,7 +101,7 @@ def solve_systems(spec: SolveSpec) -> dict[str, Any]:
         reports = [solve_runs(spec, order, runs)] if runs else []
         run = {"started": started.isoformat(timespec="seconds"),
                "seconds": time.perf_counter() - clock, "solver": spec.solver,
-               "task_runner": "in-process"}
+               "task_runner": "in-process", **provenance}
         return finalize(spec, reports, run)
 
 

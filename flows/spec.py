@@ -103,9 +103,10 @@ class GenerateSpec:
 
         from ._checks import check_keys, check_name, check_solver_options
 
-        if ":" not in self.family:  # a module:Class path is checked by importing it
-            check_name("family", self.family, pdes.available())
-        probe = pdes.get(self.family, grid=(3,) * len(self.grid))  # option names, fields
+        family = self.family_path or self.family  # resolved: the class's import path
+        if ":" not in family:  # a module:Class path is checked by importing it
+            check_name("family", family, pdes.available())
+        probe = pdes.get(family, grid=(3,) * len(self.grid))  # option names, fields
         check_keys(self.family_options, ["grid", *probe.options()], f"family {self.family}")
         for name in (self.solver, self.fallback):
             if name and not name.startswith("petsc:"):
