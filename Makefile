@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install -q --no-build-isolation petsc4py==3.26.1
 	# compat mode puts the checkout on sys.path (a .pth): a folder named like a package in a
 	# Dask worker's directory (its spill "storage/") cannot shadow ours as a namespace package
-	$(PIP) install -q -e ".[dev]" --config-settings editable_mode=compat
+	$(PIP) install -q -e ".[dev,bench]" --config-settings editable_mode=compat
 	touch $@
 
 run: setup
