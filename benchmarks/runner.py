@@ -152,6 +152,10 @@ def run_suite(suite: str = "quick", cases: list[str] | None = None,
             from .sor import run_sor_case
 
             rows += run_sor_case(case, suite, out)
+        elif case.kind == "l2r":
+            from .l2r_heat import run_l2r_case
+
+            rows += run_l2r_case(case, suite, out)
         elif case.kind == "dcdm":
             from .dcdm import run_dcdm_case
 

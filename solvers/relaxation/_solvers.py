@@ -15,10 +15,11 @@ from pdes import LinearSystem, Stencil
 
 from .._base import Solver, SolverError, SolveResult
 from ..batched import BatchedSolver, Lanes, StencilOperator, lane_norm, pcg_lanes
-from ._bandits import DEFAULT_ARMS, ChebCB, Pull, TsallisINF, load_bandit
+from ._bandits import DEFAULT_ARMS, ChebCB, GPThompson, Pull, TsallisINF, load_bandit
 from ._kernels import check_omega, colours, sor_sweep, sor_sweep_csr, ssor_apply
 
-__all__ = ["SOR", "SSORPCG", "SORBandit", "SORBanditContextual", "SSORPCGBandit",
+__all__ = ["SOR", "SSORPCG", "SORBandit", "SORBanditContextual", "SORBanditSmooth",
+           "SSORPCGBandit", "SSORPCGBanditContextual", "SSORPCGBanditSmooth",
            "golden_section", "optimal_omega", "young_omega"]
 
 RULES = ("optimal", "param")  # omega per system: the instance's optimum, or its params["omega"]
@@ -335,3 +336,41 @@ class SORBanditContextual(_Bandit):
             raise SolverError(f"{self.name}: the systems have no parameter {self.context!r} "
                               f"(they have {', '.join(system.params) or 'none'})")
         return float(system.params[self.context])
+
+
+class SORBanditSmooth(_Bandit):
+    """SOR with omega from Thompson sampling on a Gaussian process of the iterations
+    against omega (``GPThompson``): evidence about one omega informs its neighbours."""
+
+    name = "sor-bandit-smooth"
+
+    def __init__(self, tol: float = 1e-8, max_iterations: int = 20000, device: str = "auto",
+                 batch: int = 0, arms: Sequence[float] = DEFAULT_ARMS, seed: int = 0,
+                 state: str = "", length: float = 0.15, check_every: int = 0,
+                 warm_start: bool = True):
+        super().__init__(tol=tol, max_iterations=max_iterations, device=device, batch=batch,
+                         arms=arms, seed=seed, state=state, check_every=check_every,
+                         warm_start=warm_start)
+        if not length > 0:
+            raise SolverError(f"kernel length must be positive, got {length}")
+        self.length = float(length)
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "length": self.length}
+
+    def _new_bandit(self):
+        return GPThompson(self.arms, self.seed, self.length)
+
+
+class SSORPCGBanditSmooth(SORBanditSmooth):
+    """SSOR-preconditioned CG with omega from ``GPThompson``."""
+
+    name = "ssor-pcg-bandit-smooth"
+    method_name = "ssor-pcg"
+
+
+class SSORPCGBanditContextual(SORBanditContextual):
+    """SSOR-preconditioned CG with omega from ChebCB on the parameter ``context``."""
+
+    name = "ssor-pcg-bandit-contextual"
+    method_name = "ssor-pcg"
