@@ -7,8 +7,9 @@ circles (0.5, 0.5) at radius 1/4 eight times per unit time, a bump initial state
 bump(x; (0.5, 0.5), 1/4), dt = 1e-3, tolerance 1e-8, and SSOR-preconditioned CG whose omega
 is one of 20 arms in [1, 1.95], warm-started from the previous step. Here the trajectory is
 stepped exactly (the step matrices are diagonal in the sine basis), so every policy solves
-the same systems; the case runs ``case.n`` steps (the paper: 5000) at nx = 50 and 100, in
-8 lanes along contiguous chains, and our SSOR is red-black rather than lexicographic.
+the same systems; the case runs ``case.n`` steps (the paper: 5000) at nx = grid + 1 and half
+of it (50 and 100 for the 99 x 99 case), in 8 lanes along contiguous chains, and our SSOR is
+red-black rather than lexicographic.
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ from solvers.relaxation import DEFAULT_ARMS
 from .cases import Case, bench_row
 from .sor import LANES, draw_order, fixed_arm_runs
 
-__all__ = ["NXS", "h2d_sequence", "kappa", "run_l2r_case"]
+__all__ = ["h2d_sequence", "kappa", "run_l2r_case"]
 
-NXS = (50, 100)
 DT = 1e-3
 
 
@@ -63,8 +63,10 @@ def h2d_sequence(nx: int, steps: int, dt: float = DT) -> list[pdes.LinearSystem]
     for step in range(steps):
         half = (step + 0.5) * dt
         c = 0.5 * kappa(half) * dt
-        centre = (0.5 + math.cos(16 * math.pi * half) / 4, 0.5 + math.sin(16 * math.pi * half) / 4)
-        rhs = u.ravel() - c * (minus_lap @ u.ravel()) + dt * 32.0 * _bump(x, y, centre, 0.125).ravel()
+        centre = (0.5 + math.cos(16 * math.pi * half) / 4,
+                  0.5 + math.sin(16 * math.pi * half) / 4)
+        forcing = 32.0 * _bump(x, y, centre, 0.125).ravel()
+        rhs = u.ravel() - c * (minus_lap @ u.ravel()) + dt * forcing
         stencil = pdes.Stencil(tuple(c * f for f in unit), reaction=1.0)
         systems.append(pdes.LinearSystem(pdes.stencil_matrix(stencil), rhs, g.shape,
                                          params={"kappa": kappa(half), "time": step * dt},
@@ -97,7 +99,8 @@ def run_l2r_case(case: Case, suite: str, out: Path) -> list[dict[str, Any]]:
     per-step best arm (the instance optimum over the arms); one PNG of the curves."""
     rows: list[dict[str, Any]] = []
     curves: dict[int, dict[str, np.ndarray]] = {}
-    for nx in NXS:
+    finest = case.grid[0] + 1
+    for nx in (finest // 2, finest):
         sub = Case(f"{case.name}-nx{nx}", "h2d", (nx - 1, nx - 1), case.n, case.tol,
                    suites=case.suites, kind=case.kind)
         systems = h2d_sequence(nx, case.n)

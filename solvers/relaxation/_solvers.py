@@ -346,7 +346,7 @@ class SORBanditSmooth(_Bandit):
 
     def __init__(self, tol: float = 1e-8, max_iterations: int = 20000, device: str = "auto",
                  batch: int = 0, arms: Sequence[float] = DEFAULT_ARMS, seed: int = 0,
-                 state: str = "", length: float = 0.15, check_every: int = 0,
+                 state: str = "", length: float = 0.3, check_every: int = 0,
                  warm_start: bool = True):
         super().__init__(tol=tol, max_iterations=max_iterations, device=device, batch=batch,
                          arms=arms, seed=seed, state=state, check_every=check_every,
