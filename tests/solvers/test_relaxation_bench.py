@@ -57,3 +57,18 @@ def test_h2d_sequence_steps_crank_nicolson_along_its_own_exact_solutions():
         u = spla.spsolve(a.matrix.tocsc(), a.rhs)
         forcing = (b.rhs - (2 * sp.identity(b.size) - b.matrix) @ u) / 1e-3
         assert forcing.min() >= -1e-6 and 1.0 < forcing.max() <= 32.0 + 1e-6
+
+
+def test_l2r_heat_rows_compare_every_policy_with_the_arms_and_plot_the_curves(tmp_path):
+    from benchmarks.l2r_heat import run_l2r_case
+
+    rows = run_l2r_case(Case("l2r-heat", "h2d", (7, 7), 16, 1e-8, kind="l2r"), "l2r", tmp_path)
+    for nx in (4, 8):
+        own = {r["solver"]: r for r in rows if r["case"] == f"l2r-heat-nx{nx}"}
+        arms = [r["extra"]["total_iterations"] for k, r in own.items() if k[9:10].isdigit()]
+        assert len(arms) == 20 and {"cg", "ssor-pcg-bandit", "ssor-pcg-bandit-smooth",
+                                    "ssor-pcg-bandit-contextual"} <= set(own)
+        for r in own.values():
+            assert r["converged_all"] and r["max_residual"] <= 1e-8
+            assert r["extra"]["vs_best_fixed"] == r["extra"]["total_iterations"] / min(arms)
+    assert (tmp_path / "l2r-heat-curves.png").stat().st_size > 0
