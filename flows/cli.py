@@ -149,7 +149,7 @@ def _format_summary(store: str, s: dict) -> str:
 @app.command()
 def bench(
     suite: Annotated[str, typer.Option(
-        help="quick, full, gpu, sor, dcdm, surrogate or surrogate-variants")] = "quick",
+        help="quick, full, gpu, sor, l2r, dcdm, surrogate or surrogate-variants")] = "quick",
     case: Annotated[list[str] | None, typer.Option(help="run only these cases")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("bench"),
     solver: Annotated[list[str] | None, typer.Option(help="run only these solvers")] = None,
