@@ -1,8 +1,8 @@
 """SOR whose relaxation factor is learned across a sequence (Khodak et al., ICLR 2024).
 
 Red-black SOR/SSOR sweeps on the batched lanes (``solvers.batched``), a lexicographic CSR
-fallback, SSOR-preconditioned CG, and the bandits (Tsallis-INF, ChebCB, GP Thompson sampling) that choose omega
-per system from the iterations it cost.
+fallback, SSOR-preconditioned CG, and the bandits (Tsallis-INF, ChebCB, Thompson sampling on
+a Gaussian process) that choose omega per system from the iterations it cost.
 """
 
 from ._bandits import (
