@@ -169,6 +169,22 @@ def test_gp_thompson_learns_a_planted_optimum_sharing_evidence_across_arms():
     assert [again.choose().arm for _ in range(8)] == drawn[:8]
 
 
+def test_gp_thompson_counts_a_draw_still_running_at_the_iterations_it_has_run():
+    """Lanes return cheap systems first: an arm whose returned draws were cheap but whose
+    other draw has been running for 100 sweeps must not look cheap."""
+    bandit = GPThompson(arms=(1.0, 1.5), seed=2)
+    pulls = [bandit.choose() for _ in range(8)]
+    arm = max((0, 1), key=lambda a: sum(p.arm == a for p in pulls))
+    slow = next(p for p in pulls if p.arm == arm)
+    for pull in pulls:
+        if pull is not slow:  # the arm's other draws: 2 sweeps; the other arm's: 100
+            bandit.update(pull, 2.0 if pull.arm == arm else 100.0)
+    assert bandit.clock_ == 100.0 and list(bandit.pending_) == [slow.round]
+    running = bandit.posterior()[0][arm]
+    bandit.pending_.clear()
+    assert running > 2 * bandit.posterior()[0][arm]
+
+
 @pytest.mark.parametrize("kind", ["tsallis", "chebcb", "gp"])
 def test_a_saved_bandit_reloads_and_continues_identically(tmp_path, kind):
     def new():
