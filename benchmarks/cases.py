@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 
 GMRES40 = "-ksp_gmres_restart 40"
-SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm",
+SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm", "l2r",
           "integrity", "external", "contrast", "startup")
 # the contrast suite (issue 17, docs/multigrid.md): samples per case by grid side
 CONTRAST_N = {64: 16, 128: 8, 256: 8, 512: 4, 1024: 2}
@@ -50,6 +50,8 @@ CASES: dict[str, Case] = {c.name: c for c in (
          order="none"),
     # T5: bandits choosing SOR's omega over a shifted-Laplacian and a heat sequence
     Case("sor-sequence", "heat", (32, 32), 1000, 1e-8, suites=("full", "sor"), kind="sor"),
+    # the Learning-to-Relax heat benchmark (h2d.m) at nx = 50 and 100: its first 1000 steps
+    Case("l2r-heat", "h2d", (99, 99), 1000, 1e-8, suites=("l2r",), kind="l2r"),
     # T4: a DCDM model trained at the case's grid, applied at larger grids (benchmarks/dcdm.py)
     Case("dcdm-scaling", "obstacles", (64, 64), 20, 1e-6, {"solids": "grf", "fraction": 0.3},
          suites=("dcdm",), kind="dcdm"),

@@ -20,7 +20,7 @@ import solvers
 from .cases import Case
 from .measure import SolverRun, log, measure
 
-__all__ = ["DCDM_CASES", "DcdmSetup", "run_dcdm_case"]
+__all__ = ["DCDM_CASES", "DcdmSetup", "profile_application", "run_dcdm_case"]
 
 UNSEEN_SEED = 1
 BUDGET_SECONDS = 300.0
@@ -152,3 +152,49 @@ def plot_residuals(system: pdes.LinearSystem, model: Path, tol: float, path: Pat
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def profile_application(model: Path, family: str, grid: tuple[int, ...],
+                        family_options: dict[str, Any] | None = None, repeats: int = 5
+                        ) -> dict[str, Any]:
+    """Where one network application's time goes (torch.profiler, CPU, one lane, one
+    thread): milliseconds per application, of them in the masked DST solve it starts
+    from, and per ATen operator (self time, with calls per application), largest first."""
+    import time
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from solvers.batched import StencilOperator
+    from solvers.dcdm import NetworkDirection, load_model, network_from
+
+    system = pdes.get(family, grid=grid, **(family_options or {})).sample(0, UNSEEN_SEED)
+    net = network_from(load_model(model), "cpu").eval()
+    op = StencilOperator.from_stencils([system.stencil], "cpu")
+    direction = NetworkDirection(net, op)
+    r = torch.from_numpy(system.rhs.reshape(1, *grid))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        direction(r)  # warm-up: allocations, oneDNN primitives
+        tic = time.perf_counter()
+        for _ in range(repeats):
+            direction(r)
+        total = (time.perf_counter() - tic) / repeats
+        tic = time.perf_counter()
+        for _ in range(repeats):
+            direction.context.spectral(r)
+        dst = (time.perf_counter() - tic) / repeats
+        with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(repeats):
+                direction(r)
+    finally:
+        torch.set_num_threads(threads)
+    ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    return {"ms_per_application": 1e3 * total, "dst_ms": 1e3 * dst,
+            "parameters": sum(p.numel() for p in net.parameters()),
+            "dtype": str(net.out.weight.dtype),
+            "operators": [(e.key, e.self_cpu_time_total / repeats / 1e3, e.count // repeats)
+                          for e in ops[:10]],
+            "profiled_ms": sum(e.self_cpu_time_total for e in ops) / repeats / 1e3}
+

@@ -41,6 +41,7 @@ KINDS = {
     "sor": "benchmarks.sor:run_sor_case",
     "dcdm": "benchmarks.dcdm:run_dcdm_case",
     "dask": "benchmarks.scaling:run_scaling_case",
+    "l2r": "benchmarks.l2r_heat:run_l2r_case",
     "startup": "benchmarks.startup:run_startup_case",
     "external": "benchmarks.external:run_external_case",
     "integrity": "benchmarks.integrity:run_integrity_case",

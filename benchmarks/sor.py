@@ -90,6 +90,7 @@ def _bandit_runs(systems, context: str, low: float, high: float, tol: float):
     reloads the first run's saved bandit state over the same sequence (a scheduled rerun)."""
     policies = [("sor-bandit", "sor-bandit", {}),
                 ("sor-bandit[B=1]", "sor-bandit", {"batch": 1}),
+                ("sor-bandit-smooth", "sor-bandit-smooth", {}),
                 ("sor-bandit-contextual", "sor-bandit-contextual",
                  {"context": context, "low": low, "high": high}),
                 ("ssor-pcg-bandit", "ssor-pcg-bandit", {})]
@@ -179,7 +180,7 @@ def _plot(costs: dict[str, np.ndarray], best: dict, path: Path, title: str) -> N
     import matplotlib.pyplot as plt
 
     shown = ["gauss-seidel", best["sor"][1], "sor[optimal]", "sor-bandit", "sor-bandit[B=1]",
-             "sor-bandit-contextual", best["ssor-pcg"][1], "ssor-pcg-bandit"]
+             "sor-bandit-smooth", "sor-bandit-contextual", best["ssor-pcg"][1], "ssor-pcg-bandit"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     n = len(costs["gauss-seidel"])
     draws, order = np.arange(1, n + 1), {LANES: draw_order(n, LANES), 1: draw_order(n, 1)}

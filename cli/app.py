@@ -243,7 +243,8 @@ def solve(
 @app.command()
 def bench(
     suite: Annotated[str, typer.Option(
-        help="quick, full, gpu, sor, dcdm, surrogate, surrogate-variants or external")] = "quick",
+        help="quick, full, gpu, sor, l2r, dcdm, contrast, integrity, external, startup, "
+             "surrogate or surrogate-variants")] = "quick",
     case: Annotated[list[str] | None, typer.Option(help="run only these cases")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("bench"),
     solver: Annotated[list[str] | None, typer.Option(help="run only these solvers")] = None,

@@ -23,6 +23,9 @@ _SOLVERS: dict[str, str] = {
     "sor-bandit": "solvers.relaxation:SORBandit",
     "ssor-pcg-bandit": "solvers.relaxation:SSORPCGBandit",
     "sor-bandit-contextual": "solvers.relaxation:SORBanditContextual",
+    "sor-bandit-smooth": "solvers.relaxation:SORBanditSmooth",
+    "ssor-pcg-bandit-smooth": "solvers.relaxation:SSORPCGBanditSmooth",
+    "ssor-pcg-bandit-contextual": "solvers.relaxation:SSORPCGBanditContextual",
     "auto": "solvers.recycling:SKR",
 }
 

@@ -24,10 +24,11 @@ from ..batched import (
     lane_norm,
     pcg_lanes,
 )
-from ._bandits import DEFAULT_ARMS, ChebCB, Pull, TsallisINF, load_bandit
+from ._bandits import DEFAULT_ARMS, ChebCB, GPThompson, Pull, TsallisINF, load_bandit
 from ._kernels import check_omega, colours, sor_sweep, sor_sweep_csr, ssor_apply
 
-__all__ = ["SOR", "SSORPCG", "SORBandit", "SORBanditContextual", "SSORPCGBandit",
+__all__ = ["SOR", "SSORPCG", "SORBandit", "SORBanditContextual", "SORBanditSmooth",
+           "SSORPCGBandit", "SSORPCGBanditContextual", "SSORPCGBanditSmooth",
            "golden_section", "optimal_omega", "young_omega"]
 
 RULES = ("optimal", "param")  # omega per system: the instance's optimum, or its params["omega"]
@@ -320,13 +321,9 @@ class SORBanditContextual(_Bandit):
 
     name = "sor-bandit-contextual"
 
-    def __init__(self, tol: float = 1e-8, max_iterations: int = 20000, device: str = "auto",
-                 batch: int = 0, arms: Sequence[float] = DEFAULT_ARMS, seed: int = 0,
-                 state: str = "", context: str = "kappa", low: float = 0.0, high: float = 10.0,
-                 degree: int = 4, check_every: int = 0, warm_start: bool = True):
-        super().__init__(tol=tol, max_iterations=max_iterations, device=device, batch=batch,
-                         arms=arms, seed=seed, state=state, check_every=check_every,
-                         warm_start=warm_start)
+    def __init__(self, context: str = "kappa", low: float = 0.0, high: float = 10.0,
+                 degree: int = 4, **options):
+        super().__init__(**options)
         if not high > low:
             raise SolverError(f"context range needs high > low, got [{low}, {high}]")
         self.context, self.low, self.high, self.degree = str(context), low, high, int(degree)
@@ -343,3 +340,36 @@ class SORBanditContextual(_Bandit):
             raise SolverError(f"{self.name}: the systems have no parameter {self.context!r} "
                               f"(they have {', '.join(system.params) or 'none'})")
         return float(system.params[self.context])
+
+
+class SORBanditSmooth(_Bandit):
+    """SOR with omega from Thompson sampling on a Gaussian process of the iterations
+    against omega (``GPThompson``): evidence about one omega informs its neighbours."""
+
+    name = "sor-bandit-smooth"
+
+    def __init__(self, length: float = 0.3, **options):
+        super().__init__(**options)
+        if not length > 0:
+            raise SolverError(f"kernel length must be positive, got {length}")
+        self.length = float(length)
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "length": self.length}
+
+    def _new_bandit(self):
+        return GPThompson(self.arms, self.seed, self.length)
+
+
+class SSORPCGBanditSmooth(SORBanditSmooth):
+    """SSOR-preconditioned CG with omega from ``GPThompson``."""
+
+    name = "ssor-pcg-bandit-smooth"
+    method_name = "ssor-pcg"
+
+
+class SSORPCGBanditContextual(SORBanditContextual):
+    """SSOR-preconditioned CG with omega from ChebCB on the parameter ``context``."""
+
+    name = "ssor-pcg-bandit-contextual"
+    method_name = "ssor-pcg"

@@ -125,6 +125,20 @@ def test_unseen_grid_runs_and_cuts_iterations_against_cg(model):
         assert result.iterations < _cg_iterations(system, 1e-6) / 3
 
 
+def test_a_model_trained_at_one_resolution_converges_at_four_times_it(model):
+    """Trained at 16x16, applied at 64x64 (16x the unknowns): the iterations grow by a
+    bounded factor, far below CG's growth (the transform carries the global coupling)."""
+    solver = solvers.get("dcdm", model=str(model), tol=1e-6, device="cpu")
+    counts = {}
+    for grid in ((16, 16), (64, 64)):
+        systems = _held_out(grid, n=2)
+        results = list(solver.solve_sequence(systems))
+        assert all(r.converged and r.residual <= 1e-6 for r in results)
+        counts[grid] = max(r.iterations for r in results)
+        cg = min(_cg_iterations(s, 1e-6) for s in systems)
+    assert counts[(64, 64)] <= 2 * counts[(16, 16)] + 10 and counts[(64, 64)] < cg / 4
+
+
 def test_checkpoint_round_trips(model):
     state = torch.load(model, weights_only=True)
     assert state["family"] == "obstacles" and state["grid"] == [16, 16] and state["ndim"] == 2

@@ -10,6 +10,7 @@ import solvers
 from solvers.batched import StencilOperator
 from solvers.relaxation import (
     ChebCB,
+    GPThompson,
     TsallisINF,
     colours,
     load_bandit,
@@ -141,9 +142,54 @@ def test_chebcb_recovers_a_known_cost_curve():
         assert int(np.argmin(predicted)) == int(np.argmin(truth))
 
 
-@pytest.mark.parametrize("kind", ["tsallis", "chebcb"])
+def test_gp_thompson_learns_a_planted_optimum_sharing_evidence_across_arms():
+    """A smooth SOR-like cost curve with its minimum at arm 13: the bandit finds it while
+    drawing the costly far end of the range only a few times (B = 8 lanes, delayed)."""
+    arms = np.array(solvers.relaxation.DEFAULT_ARMS)
+
+    def cost(arm):
+        w = arms[arm]
+        return 40.0 + (2000.0 * (w - arms[13]) ** 2 if w < arms[13] else 900.0 * (w - arms[13]))
+
+    noise = np.random.default_rng(99).lognormal(0.0, 0.2, 600)  # not the bandit's stream
+    bandit, pending, drawn = GPThompson(seed=3), [], []
+    for t in range(600):
+        pending.append(bandit.choose())
+        drawn.append(pending[-1].arm)
+        if len(pending) == 8:
+            pull = pending.pop(0)
+            bandit.update(pull, cost(pull.arm) * noise[t])
+    p = bandit.probabilities()
+    assert abs(p.sum() - 1) < 1e-9 and int(np.argmax(p)) == 13
+    assert np.mean(np.array(drawn[-200:]) == 13) > 0.5
+    assert sum(a <= 3 or a >= 18 for a in drawn) < 30  # 6 of 20 arms: 180 if uniform
+    mean, _ = bandit.posterior()
+    assert int(np.argmin(mean)) == 13
+    again = GPThompson(seed=3)  # seeded: the same draws from the same feedback
+    assert [again.choose().arm for _ in range(8)] == drawn[:8]
+
+
+def test_gp_thompson_counts_a_draw_still_running_at_the_iterations_it_has_run():
+    """Lanes return cheap systems first: an arm whose returned draws were cheap but whose
+    other draw has been running for 100 sweeps must not look cheap."""
+    bandit = GPThompson(arms=(1.0, 1.5), seed=2)
+    pulls = [bandit.choose() for _ in range(8)]
+    arm = max((0, 1), key=lambda a: sum(p.arm == a for p in pulls))
+    slow = next(p for p in pulls if p.arm == arm)
+    for pull in pulls:
+        if pull is not slow:  # the arm's other draws: 2 sweeps; the other arm's: 100
+            bandit.update(pull, 2.0 if pull.arm == arm else 100.0)
+    assert bandit.clock_ == 100.0 and list(bandit.pending_) == [slow.round]
+    running = bandit.posterior()[0][arm]
+    bandit.pending_.clear()
+    assert running > 2 * bandit.posterior()[0][arm]
+
+
+@pytest.mark.parametrize("kind", ["tsallis", "chebcb", "gp"])
 def test_a_saved_bandit_reloads_and_continues_identically(tmp_path, kind):
     def new():
+        if kind == "gp":
+            return GPThompson(seed=5, length=0.2)
         return TsallisINF(seed=5) if kind == "tsallis" else ChebCB(seed=5, low=0, high=1)
 
     feedback = np.random.default_rng(1).random((100, 2))
@@ -182,3 +228,7 @@ def test_bandit_solvers_report_omega_learn_across_runs_and_need_their_context(tm
     assert all(r.converged for r in contextual)
     with pytest.raises(solvers.SolverError, match="no parameter 'shift'"):
         list(solvers.get("sor-bandit-contextual", context="shift").solve_sequence(systems))
+    smooth = solvers.get("sor-bandit-smooth", tol=1e-9, device="cpu", batch=4,
+                         state=str(tmp_path / "smooth.json"))
+    assert all(r.converged for r in smooth.solve_sequence(systems))
+    assert load_bandit(tmp_path / "smooth.json").kind == "gp-thompson"

@@ -1,6 +1,8 @@
 """The sor-sequence bench case on a tiny grid: its comparators are what they claim to be."""
 
 import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 import solvers
 from benchmarks.cases import Case
@@ -39,3 +41,34 @@ def test_sor_sequence_rows_carry_the_comparators_and_the_plots(tmp_path):
         assert own["sor-bandit[B=1]"]["extra"]["delay_max"] == 0 < bandit["delay_max"]
         assert all(r["converged_all"] and r["max_residual"] <= 1e-8 for r in own.values())
         assert (tmp_path / f"sor-sequence-{sequence}-cumulative.png").stat().st_size > 0
+
+
+
+def test_h2d_sequence_steps_crank_nicolson_along_its_own_exact_solutions():
+    """System k + 1's rhs is (2 I - A_k+1) u + dt f, u the exact solution of system k and f
+    h2d.m's bump (in [0, 32]); kappa(t) follows h2d.m (0.1 sin 2 pi t, then -10 sin 2 pi t)."""
+    from benchmarks.l2r_heat import h2d_sequence, kappa
+
+    systems = h2d_sequence(12, 800)
+    assert kappa(0.25) == 0.1 and kappa(0.75) == 10.0
+    assert systems[0].params["kappa"] > 0 and systems[760].params["kappa"] > 9.9
+    for k in (0, 1, 700, 798):
+        a, b = systems[k], systems[k + 1]
+        u = spla.spsolve(a.matrix.tocsc(), a.rhs)
+        forcing = (b.rhs - (2 * sp.identity(b.size) - b.matrix) @ u) / 1e-3
+        assert forcing.min() >= -1e-6 and 1.0 < forcing.max() <= 32.0 + 1e-6
+
+
+def test_l2r_heat_rows_compare_every_policy_with_the_arms_and_plot_the_curves(tmp_path):
+    from benchmarks.l2r_heat import run_l2r_case
+
+    rows = run_l2r_case(Case("l2r-heat", "h2d", (7, 7), 16, 1e-8, kind="l2r"), "l2r", tmp_path)
+    for nx in (4, 8):
+        own = {r["solver"]: r for r in rows if r["case"] == f"l2r-heat-nx{nx}"}
+        arms = [r["extra"]["total_iterations"] for k, r in own.items() if k[9:10].isdigit()]
+        assert len(arms) == 20 and {"cg", "ssor-pcg-bandit", "ssor-pcg-bandit-smooth",
+                                    "ssor-pcg-bandit-contextual"} <= set(own)
+        for r in own.values():
+            assert r["converged_all"] and r["max_residual"] <= 1e-8
+            assert r["extra"]["vs_best_fixed"] == r["extra"]["total_iterations"] / min(arms)
+    assert (tmp_path / "l2r-heat-curves.png").stat().st_size > 0
