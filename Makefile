@@ -55,7 +55,7 @@ docs: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 lint: setup
-	$(VENV)/bin/ruff check pdes solvers storage surrogates flows benchmarks tests
+	$(VENV)/bin/ruff check pdes storage learning solvers surrogates flows cli benchmarks examples tests
 
 server: setup
 	$(VENV)/bin/prefect server start --host 127.0.0.1
