@@ -31,8 +31,8 @@ COMMANDS: dict[str, tuple[list[str], float]] = {
 }
 
 
-def run_startup_case(case: Case, suite: str, out: Path, repeats: int = 3
-                     ) -> list[dict[str, Any]]:
+def run_startup_case(case: Case, suite: str, out: Path, only: list[str] | None = None,
+                     repeats: int = 3) -> list[dict[str, Any]]:
     exe = Path(sys.executable).with_name("pdeforge")
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     rows = []
