@@ -10,7 +10,7 @@ __all__ = ["CASES", "SUITES", "Case", "bench_row", "petsc_solvers", "select"]
 GMRES40 = "-ksp_gmres_restart 40"
 SUITES = ("quick", "full", "gpu", "sor", "surrogate", "surrogate-variants", "dcdm", "l2r",
           "integrity", "external", "contrast", "startup")
-# the contrast suite (issue 17, docs/multigrid.md): samples per case by grid side
+# the contrast suite (docs/multigrid.md): samples per case by grid side
 CONTRAST_N = {64: 16, 128: 8, 256: 8, 512: 4, 1024: 2}
 
 
@@ -70,7 +70,7 @@ CASES: dict[str, Case] = {c.name: c for c in (
          suites=("surrogate",), kind="surrogate"),
     Case("surrogate-variants", "darcy", (64, 64), 1000, 1e-8, {"coefficient": "threshold"},
          suites=("surrogate-variants",), kind="surrogate-variants"),
-    # issue 19: `pdeforge verify` read rate and --residuals samples/s; the CRC32C write cost
+    # `pdeforge verify` read rate and --residuals samples/s; the CRC32C write cost (I1)
     Case("verify-darcy64", "darcy", (64, 64), 1000, 1e-8, suites=("integrity",),
          kind="integrity"),
     # T9: a nonsymmetric general-level family; run with --suite full for skr's pieces
