@@ -15,6 +15,10 @@ PRECONDITIONERS: dict[str, str] = {
     "jacobi": "the diagonal of A (M = diag A)",
     "spectral": "the DST inverse of the lane's constant-coefficient part, diagonally scaled "
                 "(exact for constant coefficients); lane engine",
+    "mg": "geometric multigrid (Galerkin coarse operators, red-black smoothing, W-cycle) on "
+          "the lanes; robust at any coefficient contrast; lane engine",
+    "auto": "the lane engine picks spectral or mg from the first system's face contrast, "
+            "jumps and solids (solvers.batched.lane_preconditioner)",
     "factor": "a sparse LU/Cholesky factor reused along the sorted sequence (rescaled to "
               "each matrix's diagonal); CSR engines",
 }

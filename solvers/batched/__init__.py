@@ -7,6 +7,7 @@ order, refill, true-residual checks), the one lane driver ``drive`` and the lane
 that plug into it (flexible PCG, GMRES, the direct solve).
 """
 
+from ._choice import face_contrast, lane_preconditioner
 from ._driver import DIVERGED, LaneMethod, Monitor, drive
 from ._krylov import (
     GMRES,
@@ -40,10 +41,12 @@ __all__ = [
     "default_batch",
     "drive",
     "dst",
+    "face_contrast",
     "host_loader",
     "lane_column",
     "lane_dot",
     "lane_norm",
+    "lane_preconditioner",
     "make_chains",
     "pcg_lanes",
     "safe_direction",

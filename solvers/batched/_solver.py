@@ -15,6 +15,7 @@ from pdes import LinearSystem
 from .._base import Solver, SolverError, SolveResult, solver_device
 from .._preconditioners import check_preconditioner
 from .._threads import single_threaded
+from ._choice import lane_preconditioner
 from ._driver import drive
 from ._krylov import GMRES, Direct, FlexiblePCG
 from ._lanes import Lanes, host_loader, make_chains
@@ -80,13 +81,13 @@ class BatchedSolver(Solver):
     name = "batched"
 
     def __init__(self, tol: float = 1e-8, max_iterations: int = 10000, device: str = "auto",
-                 batch: int = 0, preconditioner: str = "spectral", method: str = "auto",
+                 batch: int = 0, preconditioner: str = "auto", method: str = "auto",
                  restart: int = 60, shift: float = 0.25, check_every: int = 0,
                  warm_start: bool = True):
         super().__init__(tol=tol, max_iterations=max_iterations, device=device)
         if not isinstance(batch, int) or batch < 0:
             raise SolverError(f"batch must be an int >= 0 (0: automatic), got {batch!r}")
-        check_preconditioner(preconditioner, LANE_PRECONDITIONERS, self.name)
+        check_preconditioner(preconditioner, ("auto", *LANE_PRECONDITIONERS), self.name)
         if method not in METHODS:
             raise SolverError(f"method must be one of {METHODS}, got {method!r}")
         if restart < 1 or check_every < 0 or not shift >= 0:
@@ -168,14 +169,15 @@ class BatchedSolver(Solver):
         batch = _fit_memory(device, batch, unknowns, method, self.restart)
         chains = make_chains(n, batch, "contiguous" if method == "cg" else "interleaved")
         lanes = Lanes(chains, load, self.tol, self.warm_start, self.max_iterations, **hooks)
+        self.preconditioner_, choice = self._preconditioner_for(lanes, symmetric and definite)
         if x0 is not None:
             lanes.x[0] = x0
         check = self.check_every or (1 if device.type == "cpu" else 4)
         with single_threaded(device):
             method = self._iterate(lanes, method, check)
         seconds = (time.perf_counter() - start) / n
-        info = {"method": method, "preconditioner": self.preconditioner, "lanes": len(chains),
-                "device": str(device)}
+        info = {"method": method, "preconditioner": self.preconditioner_, "lanes": len(chains),
+                "device": str(device), **({"choice": choice} if choice else {})}
         return [SolveResult(lanes.results[i].x.numpy().reshape(-1), lanes.results[i].iterations,
                             lanes.results[i].residual, seconds, False, dict(info))
                 for i in range(n)]
@@ -186,7 +188,7 @@ class BatchedSolver(Solver):
         if method == "gmres":
             drive(lanes, GMRES(factory, self.restart, check))
             return method
-        if self.preconditioner == "spectral":
+        if self.preconditioner_ == "spectral":
             drive(lanes, Direct(factory))
             method = "direct" if lanes.results else method
         drive(lanes, FlexiblePCG(factory), check)  # what the direct solves left (usually none)
@@ -197,10 +199,19 @@ class BatchedSolver(Solver):
             return self.method
         return "cg" if spd else "gmres"
 
+    def _preconditioner_for(self, lanes: Lanes, spd: bool) -> tuple[str, str]:
+        """The lane preconditioner of this sequence and, for ``auto``, why: chosen from the
+        first lane's coefficients (``lane_preconditioner``)."""
+        if self.preconditioner != "auto":
+            return self.preconditioner, ""
+        faces = [face[0].cpu().numpy() for face in lanes.op.faces]
+        name, why = lane_preconditioner(faces, spd)
+        return name, f"{name}: {why}"
+
     def _factory(self, method: str):
-        if self.preconditioner == "spectral" and method == "gmres":
+        if self.preconditioner_ == "spectral" and method == "gmres":
             return lambda op: SpectralPreconditioner(op, shift=self.shift)
-        return _FACTORIES[self.preconditioner]
+        return _FACTORIES[self.preconditioner_]
 
 
 def _checked(system: LinearSystem, result: SolveResult, tol: float) -> SolveResult:

@@ -12,8 +12,7 @@ from pdes import LinearSystem
 from .._base import SolverError, SolveResult, solver_device
 from ._common import RecyclingSolver
 
-__all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins", "face_contrast",
-           "lane_plan"]
+__all__ = ["ENGINES", "GCRODR", "SKR", "RecycledCG", "batched_wins", "lane_plan"]
 
 ENGINES = ("auto", "factor", "batched")
 # Measured on the 2-core CPU (docs/benchmarks.md, "Batched lanes"): DST-preconditioned CG on
@@ -23,48 +22,16 @@ ENGINES = ("auto", "factor", "batched")
 # 256^2 (2.6 vs 3.3-4.2 ms at 128^2; 23 vs 16 ms at 256^2).
 BATCHED_MIN_UNKNOWNS = 64 * 64
 FIXED_OPERATOR_FACTOR_BELOW = 256 * 256
-# docs/multigrid.md: the DST preconditioner's iterations grow with the coefficients' contrast
-# and jumps (threshold 1e2: 130 at 64^2, 609 at 256^2), multigrid's do not (13-15). On the
-# 2-core CPU multigrid was faster from a face contrast of 10 or a jump of 2 between
-# neighbouring faces (threshold media at any contrast), and with decoupled cells (obstacles:
-# 77 vs 114 ms at 128^2); the smooth default lognormal medium (contrast 3-4) stays spectral
-# (138 vs 190 ms at 256^2).
-MG_MIN_CONTRAST = 10.0
-MG_MIN_JUMP = 2.0
-
-
-def face_contrast(system: LinearSystem) -> tuple[float, float, bool]:
-    """(contrast, jump, decoupled) of a system's positive face coefficients: the largest
-    ratio along one axis, the largest ratio of two neighbouring faces, and whether some
-    cells have no face at all (solids)."""
-    contrast = jump = 1.0
-    coupled = np.zeros(system.grid, dtype=bool)
-    for axis, face in enumerate(system.stencil.faces):
-        n = face.shape[axis]
-        positive = face[face > 0]
-        if positive.size:
-            contrast = max(contrast, float(positive.max() / positive.min()))
-        lo, hi = np.take(face, range(n - 1), axis), np.take(face, range(1, n), axis)
-        both = (lo > 0) & (hi > 0)
-        if both.any():
-            ratio = lo[both] / hi[both]
-            jump = max(jump, float(np.max(np.maximum(ratio, 1 / ratio))))
-        coupled |= (lo > 0) | (hi > 0)
-    return contrast, jump, not bool(coupled.all())
-
-
 def lane_plan(system: LinearSystem, device: str) -> tuple[str, str, str]:
     """``skr``'s engine ``auto``: (engine, lane preconditioner, reason), by the measured rules
     above from the first system of a sequence: its family's flags, its size and the contrast
     of its sampled coefficients."""
     if system.stencil is None:
         return "factor", "", "factor: the systems carry no stencil"
-    spd = system.symmetric and system.definite
-    contrast, jump, decoupled = face_contrast(system)
-    rough = contrast >= MG_MIN_CONTRAST or jump >= MG_MIN_JUMP or decoupled
-    preconditioner = "mg" if spd and rough else "spectral"
-    why = (f"face contrast {contrast:.1e}, jump {jump:.1f}"
-           + (", decoupled cells" if decoupled else "") + ("" if spd else ", indefinite"))
+    from ..batched import lane_preconditioner
+
+    preconditioner, why = lane_preconditioner(system.stencil.faces,
+                                              system.symmetric and system.definite)
     if solver_device(device).type != "cpu":
         return "batched", preconditioner, f"batched+{preconditioner}: on a GPU; {why}"
     if not batched_wins(system, device):

@@ -104,3 +104,18 @@ def test_skr_chooses_multigrid_at_high_contrast_and_says_why():
                                   strict=True):
             assert result.info["choice"].startswith(chosen) and "contrast" in result.info["choice"]
             assert result.converged and system.relative_residual(result.x) <= 1e-8
+
+
+def test_batched_by_default_takes_multigrid_at_high_contrast_and_the_dst_where_smooth():
+    """``batched``'s default ``preconditioner="auto"``: the rule skr uses, per sequence."""
+    rough = [pdes.get("darcy", grid=(24, 24), coefficient="threshold", contrast=1e4
+                      ).sample(i, 0) for i in range(3)]
+    smooth = [pdes.get("poisson", grid=(24, 24)).sample(i, 0) for i in range(3)]
+    for systems, expected, method in ((rough, "mg", "cg"), (smooth, "spectral", "direct")):
+        results = list(solvers.get("batched", tol=1e-8, device="cpu").solve_sequence(systems))
+        assert all(r.converged and r.residual <= 1e-8 for r in results)
+        assert {r.info["preconditioner"] for r in results} == {expected}
+        assert {r.info["method"] for r in results} == {method}
+        assert results[0].info["choice"].startswith(f"{expected}: face contrast")
+    plain = solvers.get("batched", tol=1e-8, device="cpu", preconditioner="spectral")
+    assert [r.info["preconditioner"] for r in plain.solve_sequence(rough)] == ["spectral"] * 3
