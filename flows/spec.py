@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import socket
 from dataclasses import asdict, dataclass, field
@@ -67,10 +66,11 @@ class GenerateSpec:
         and its options with every default written out (a store made with the same
         options spelled otherwise, e.g. ``{}`` before defaults were recorded, keeps its)."""
         import pdes
+        import storage
 
         cls = pdes.resolve(self.family_path or self.family)
         self.family, self.family_path = cls.name, pdes.family_path(cls)
-        resolved = _plain(self.family_object().options())
+        resolved = storage.to_json(self.family_object().options())
         self.family_options = resolved
         attrs = self._stored_attrs()
         if attrs.get("family") == self.family and attrs.get("family_options") != resolved:
@@ -78,7 +78,7 @@ class GenerateSpec:
                 stored = pdes.get(cls, grid=tuple(self.grid), **attrs["family_options"])
             except (pdes.PDEError, TypeError):
                 return
-            if _plain(stored.options()) == resolved:
+            if storage.to_json(stored.options()) == resolved:
                 self.family_options = attrs["family_options"]
 
     def sample_check(self) -> None:
@@ -190,11 +190,6 @@ class GenerateSpec:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _plain(options: dict[str, Any]) -> dict[str, Any]:
-    """Options as the store's JSON attrs hold them (tuples -> lists)."""
-    return json.loads(json.dumps(options))
 
 
 def default_chunk(n: int, workers: int) -> int:

@@ -20,7 +20,7 @@ from ._repair import (
     rebuild_metadata,
     rewrite_broken_chunks,
 )
-from ._schema import DONE, FAILED, IDENTITY_KEYS, PENDING
+from ._schema import DONE, FAILED, IDENTITY_KEYS, PENDING, to_json
 from ._stores import remove_partial_writes
 from ._systems import SYSTEM_FORMATS, ExternalSystem, read_systems, systems_digest, write_system
 from ._verify import Finding, VerifyReport, verify_store
@@ -62,6 +62,7 @@ __all__ = [
     "rung_name",
     "split_indices",
     "split_positions",
+    "to_json",
     "systems_digest",
     "verify_store",
     "write_system",
