@@ -17,7 +17,7 @@ from ._krylov import (
     pcg_lanes,
     safe_direction,
 )
-from ._lanes import LaneResult, Lanes, Loader, host_loader, make_chains
+from ._lanes import STALLED_MISSES, LaneResult, Lanes, Loader, host_loader, make_chains
 from ._multigrid import MultigridPreconditioner
 from ._operators import StencilOperator, lane_column, lane_dot, lane_norm, stack_stencils
 from ._solver import BatchedSolver, default_batch
@@ -36,6 +36,7 @@ __all__ = [
     "Monitor",
     "Preconditioner",
     "MultigridPreconditioner",
+    "STALLED_MISSES",
     "SpectralPreconditioner",
     "StencilOperator",
     "default_batch",

@@ -19,7 +19,12 @@ from pdes import LinearSystem
 from .._base import SolverError
 from ._operators import StencilOperator, lane_norm, stack_stencils
 
-__all__ = ["LaneResult", "Lanes", "Loader", "host_loader", "make_chains"]
+__all__ = ["STALLED_MISSES", "LaneResult", "Lanes", "Loader", "host_loader", "make_chains"]
+
+# a lane whose TRUE residual missed this many checks in a row without halving is at its
+# rounding floor (the recursive residual goes on falling, the true one does not): it stops,
+# recorded as failed, instead of running to max_iterations (docs/multigrid.md, T11)
+STALLED_MISSES = 4
 
 # loader(items) -> (faces per axis stacked (k, ...), reaction (k, *grid), rhs (k, *grid))
 Loader = Callable[[Sequence[int]], tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]]
@@ -89,6 +94,8 @@ class Lanes:
         self.op = StencilOperator([f.contiguous() for f in faces], reaction.contiguous())
         self.x = torch.zeros_like(self.b)
         self.iterations = torch.zeros(len(self.chains), dtype=torch.int64, device=self.b.device)
+        self.misses = [0] * len(self.chains)  # true-residual misses without progress
+        self.best = [float("inf")] * len(self.chains)  # the lane's best missed true residual
         self._targets()
 
     @property
@@ -113,14 +120,15 @@ class Lanes:
 
         Returns (refilled lanes, lagging lanes): the caller restarts both from their true
         residual (a new system, or a recursive residual that drifted from the true one).
-        A lane past ``max_iterations`` is recorded as it stands (not converged).
+        A lane past ``max_iterations``, or stalled (``STALLED_MISSES``), is recorded as it
+        stands (not converged).
         """
         lanes = candidates.nonzero().flatten()
         if lanes.numel() == 0:
             empty = lanes
             return empty, empty
         true = lane_norm(self.residual(lanes))
-        spent = self.iterations[lanes] >= self.max_iterations
+        spent = (self.iterations[lanes] >= self.max_iterations) | self._stalled(lanes, true)
         done = (true <= self.target[lanes]) | spent
         finished = lanes[done]
         rel = (true[done] / (self.target[finished] / self.tol)).tolist()
@@ -128,6 +136,7 @@ class Lanes:
         iterations = self.iterations[finished].tolist()
         refill, lagging = finished.tolist(), lanes[~done].tolist()
         for k, lane in enumerate(refill):
+            self.misses[lane], self.best[lane] = 0, float("inf")
             item = self.item(lane)
             self.results[item] = LaneResult(solutions[k], iterations[k], rel[k])
             self.on_result(item, self.results[item])
@@ -147,6 +156,22 @@ class Lanes:
         return torch.tensor(moving, dtype=torch.int64, device=device), torch.tensor(
             lagging, dtype=torch.int64, device=device)
 
+    def _stalled(self, lanes: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+        """Count each lane's misses of its target without halving its best true residual;
+        True where ``STALLED_MISSES`` are reached."""
+        stalled = []
+        for lane, norm, target in zip(lanes.tolist(), true.tolist(),
+                                      self.target[lanes].tolist(), strict=True):
+            if norm <= target:
+                stalled.append(False)
+                continue
+            if norm <= 0.5 * self.best[lane]:
+                self.misses[lane], self.best[lane] = 0, norm
+            else:
+                self.misses[lane] += 1
+            stalled.append(self.misses[lane] >= STALLED_MISSES)
+        return torch.tensor(stalled, dtype=torch.bool, device=true.device)
+
     def finished(self) -> torch.Tensor:
         """Lanes whose chain is exhausted (bool (B,))."""
         return torch.tensor([p >= len(c) for p, c in zip(self.position, self.chains,
@@ -158,6 +183,8 @@ class Lanes:
         kept = index.tolist()
         self.chains = [self.chains[j] for j in kept]
         self.position = [self.position[j] for j in kept]
+        self.misses = [self.misses[j] for j in kept]
+        self.best = [self.best[j] for j in kept]
         self.op = self.op.select(index)
         self.b, self.x = self.b[index], self.x[index]
         self.iterations, self.target = self.iterations[index], self.target[index]

@@ -20,7 +20,8 @@ default, ``harmonic`` the best on smooth lognormal media but 5-15x worse on thre
 
 Smoother: red-black Gauss-Seidel (red then black before the coarse correction, black then
 red after), so the cycle is symmetric and, as every sweep converges in the energy norm,
-positive definite: a valid PCG preconditioner. Coarsest level: dense Cholesky per lane.
+positive definite: a valid PCG preconditioner. Coarsest level: its dense inverse per lane
+(from a Cholesky factor).
 Decoupled cells (no diffusion: ``obstacles``' solids, identity rows) are handled as the
 spectral preconditioner handles them: they take r / diag, and P is zero on them, so no
 coarse correction leaks in or out; an aggregate of solids alone is decoupled on its level.
@@ -39,8 +40,12 @@ __all__ = ["COARSENINGS", "CYCLES", "MultigridPreconditioner"]
 
 COARSENINGS = ("harmonic", "arithmetic", "galerkin")
 CYCLES = ("V", "W")
-# coarsest level: at most this many unknowns per lane (dense Cholesky), per dimension
+# coarsest level: at most this many unknowns per lane (dense inverse), per dimension
 COARSEST = {1: 64, 2: 256, 3: 512}
+# a W-cycle's second coarse visit only where the coarse level has at least this many
+# unknowns per lane: below it a level's sweeps cost their dispatch, not their cells
+# (threshold 1e4 at 256^2: 10% less time, the same iterations; docs/multigrid.md)
+W_MIN_UNKNOWNS = 4096
 
 
 def _pairs(x: torch.Tensor, axis: int, fill: float = 0.0) -> torch.Tensor:
@@ -134,6 +139,12 @@ def dense(op: StencilOperator) -> torch.Tensor:
     return wide(eye.expand(B, -1, *op.grid).reshape(B * N, *op.grid)).reshape(B, N, N)
 
 
+def _inverse(op: StencilOperator) -> torch.Tensor:
+    """The coarsest lanes' inverses (B, N, N) from their Cholesky factors, in float64: one
+    batched product per visit instead of two triangular solves (5x faster at N = 256)."""
+    return torch.cholesky_inverse(torch.linalg.cholesky(dense(op).to(torch.float64)))
+
+
 def _colours(grid: Sequence[int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Red (even index sum) and black masks of the grid."""
     parity = sum(torch.arange(n, device=device).reshape([-1 if i == d else 1
@@ -182,13 +193,15 @@ def _low(op: StencilOperator, dtype: torch.dtype) -> StencilOperator:
 class MultigridPreconditioner:
     """M^-1 r = one symmetric multigrid cycle on A z = r from z = 0, per lane.
 
-    ``cycle`` "V" or "W" (W: two coarse visits per level, needs Galerkin coarse operators
-    to stay positive definite); ``smoothing`` red-black Gauss-Seidel sweeps before and
+    ``cycle`` "V" or "W" (W: two visits to each coarse level of at least
+    ``W_MIN_UNKNOWNS`` unknowns, one below; needs Galerkin coarse operators to stay positive
+    definite); ``smoothing`` red-black Gauss-Seidel sweeps before and
     after each coarse correction; ``coarsening`` one of ``COARSENINGS``; ``correction``
     scales each coarse correction (piecewise-constant interpolation under-corrects smooth
     errors by about 2; any factor in (0, 2) keeps M positive definite); ``precision`` of
-    the cycle (float32 halves the memory traffic of a bandwidth-bound cycle, at more
-    iterations near high contrast; the coarsest Cholesky and PCG's vectors stay float64).
+    the cycle (float32, the default, halves the memory traffic of a bandwidth-bound cycle:
+    1.4-1.6x faster solves at the same iterations from 64^2 to 512^2, docs/multigrid.md; the
+    coarsest inverse and PCG's vectors stay float64).
     ``update(lanes)`` rebuilds the hierarchy of refilled lanes; ``reuse=True`` keeps their
     coarse levels (a sorted neighbour's) and only the finest level follows the new system
     (measured harmful on threshold media: docs/multigrid.md).
@@ -196,7 +209,7 @@ class MultigridPreconditioner:
 
     def __init__(self, op: StencilOperator, cycle: str = "W", smoothing: int = 2,
                  coarsening: str = "galerkin", correction: float = 1.8,
-                 precision: str = "float64", reuse: bool = False):
+                 precision: str = "float32", reuse: bool = False):
         if cycle not in CYCLES or coarsening not in COARSENINGS or smoothing < 1:
             raise ValueError(f"cycle must be one of {CYCLES}, coarsening one of {COARSENINGS}"
                              f" and smoothing >= 1")
@@ -212,7 +225,7 @@ class MultigridPreconditioner:
         self.precision = precision
         self.reuse = bool(reuse)
         self.levels_ = self._hierarchy(op)
-        self.factor_ = torch.linalg.cholesky(dense(self.levels_[-1].op).to(torch.float64))
+        self.inverse_ = _inverse(self.levels_[-1].op)
 
     def _hierarchy(self, op: StencilOperator) -> list[_Level]:
         """The levels of ``op``'s lanes, from the finest (a copy in ``precision``) down."""
@@ -237,7 +250,7 @@ class MultigridPreconditioner:
             level.coupled[lanes] = new.coupled
             level.refresh(lanes)
         if not self.reuse:
-            self.factor_[lanes] = torch.linalg.cholesky(dense(fresh[-1].op).to(torch.float64))
+            self.inverse_[lanes] = _inverse(fresh[-1].op)
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         if r.is_complex():
@@ -250,15 +263,15 @@ class MultigridPreconditioner:
     def _cycle(self, k: int, b: torch.Tensor) -> torch.Tensor:
         level = self.levels_[k]
         if k == len(self.levels_) - 1:
-            x = torch.cholesky_solve(b.flatten(1).unsqueeze(-1).to(self.factor_.dtype),
-                                     self.factor_)
+            x = torch.bmm(self.inverse_, b.flatten(1).unsqueeze(-1).to(self.inverse_.dtype))
             return x.reshape(b.shape).to(b.dtype)
         x = None
         for _ in range(self.smoothing):
             x = level.sweep(x, b, forward=True)
         coarse = restrict(torch.where(level.coupled, level.residual(x, b), 0.0), level.op.ndim)
         e = self._cycle(k + 1, coarse)
-        if self.cycle == "W" and k + 1 < len(self.levels_) - 1:
+        if (self.cycle == "W" and k + 1 < len(self.levels_) - 1
+                and math.prod(self.levels_[k + 1].op.grid) >= W_MIN_UNKNOWNS):
             e = e + self._cycle(k + 1, self.levels_[k + 1].residual(e, coarse))
         x.add_(torch.where(level.coupled, prolong(e, level.op.grid), 0.0),
                alpha=self.correction)

@@ -10,6 +10,7 @@ from solvers.batched import (
     Direct,
     FlexiblePCG,
     LaneMethod,
+    STALLED_MISSES,
     Lanes,
     SpectralPreconditioner,
     drive,
@@ -49,6 +50,34 @@ def test_a_diverging_lane_stops_failed_and_the_others_go_on():
     failed = [i for i, r in lanes.results.items() if not r.residual <= 1e-8]
     assert failed and method.steps < 100  # guard, not max_iterations (500), ended lane 0
     assert all(lanes.results[i].residual <= 1e-8 for i in (2, 3))  # chain 1 refilled
+
+
+class AtTheFloor(LaneMethod):
+    """Lane 0 sits off its solution by a fixed error and reports a zero estimate (a recursive
+    residual that fell below the rounding floor of the true one); other lanes solve exactly."""
+
+    def __init__(self, systems):
+        self.systems, self.steps = systems, 0
+
+    def step(self, lanes, active):
+        self.steps += 1
+        for lane in range(lanes.batch):
+            system = self.systems[lanes.item(lane)]
+            exact = np.linalg.solve(system.matrix.toarray(), system.rhs).reshape(system.grid)
+            stuck = lane == 0 and lanes.chains[0][0] == 0 and lanes.item(lane) == 0
+            lanes.x[lane] = torch.as_tensor(exact + (1e-3 if stuck else 0.0))
+        return torch.zeros(lanes.batch, dtype=lanes.b.dtype), 1
+
+
+def test_a_lane_at_its_rounding_floor_stops_failed_after_stalled_misses():
+    systems = [pdes.get("darcy", grid=(6, 6)).sample(i, 0) for i in range(4)]
+    lanes = _lanes(systems, batch=2)
+    method = AtTheFloor(systems)
+    drive(lanes, method)
+    assert sorted(lanes.results) == [0, 1, 2, 3]
+    assert lanes.results[0].residual > 1e-8  # recorded as it stands: failed
+    assert lanes.results[0].iterations == STALLED_MISSES + 1  # not max_iterations (500)
+    assert all(lanes.results[i].residual <= 1e-8 for i in (1, 2, 3))
 
 
 @pytest.mark.parametrize("check_every", [1, 3])
