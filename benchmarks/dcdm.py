@@ -1,6 +1,8 @@
-"""The DCDM cases (T4): one model trained at the case's grid, applied at larger grids to
-systems it has not seen (seed 1; training uses seed 0), against CG, IC-PCG, GAMG, LU and
-the spectral PCG (``batched``) on the same systems, one row per (grid, solver).
+"""The DCDM cases (T4): one model trained on the case's grid and smaller ones (mixed
+resolutions), applied at larger grids to systems it has not seen (seed 1; training uses seed
+0), against CG, IC-PCG, GAMG, LU and the best non-learned lane solver (``batched``, whose
+automatic rule picks multigrid for solids and high contrast) on the same systems, one row
+per (grid, solver).
 
 The model is trained once and cached under ``models/`` (a later run resumes or reuses it);
 its training time is a one-off cost, reported in each DCDM row's ``extra``.
@@ -29,39 +31,46 @@ MODELS = Path(__file__).resolve().parents[1] / "models"  # the checkout's models
 
 @dataclass(frozen=True)
 class DcdmSetup:
-    """Where a DCDM case's model lives, how it is trained, and the grids it is applied on."""
+    """Where a DCDM case's model lives, how it is trained, the grids it is applied on and
+    how many systems the largest one gets (PETSc's CG and LU take seconds each there)."""
 
     model: str
     grids: tuple[tuple[int, ...], ...]
     training: dict[str, Any] = field(default_factory=dict)
     max_iterations: int = 10000  # of the DCDM rows: lanes answer only once all are done
+    largest_n: int = 4
 
 
+# the network corrects one float32 multigrid W-cycle; 4 channels, 2 levels (docs/benchmarks.md)
+RECIPE_2D = {"epochs": 8, "epoch_size": 320, "channels": 4, "levels": 2, "base": "multigrid",
+             "grids": [32, 64, 128], "matrices": 4}
 DCDM_CASES: dict[str, DcdmSetup] = {
-    "dcdm-scaling": DcdmSetup("dcdm-obstacles64.pt", ((64, 64), (128, 128), (256, 256)),
-                              {"epochs": 8, "epoch_size": 320}),
-    "dcdm-darcy": DcdmSetup("dcdm-darcy64-contrast1e3.pt", ((64, 64), (128, 128), (256, 256)),
-                            {"epochs": 8, "epoch_size": 320}, max_iterations=600),
+    "dcdm-scaling": DcdmSetup("dcdm-obstacles64.pt",
+                              ((64, 64), (128, 128), (256, 256), (512, 512)), RECIPE_2D),
+    "dcdm-darcy": DcdmSetup("dcdm-darcy64-contrast1e3.pt",
+                            ((64, 64), (128, 128), (256, 256), (512, 512)), RECIPE_2D,
+                            max_iterations=600),
     "dcdm-3d": DcdmSetup("dcdm-obstacles32x32x32.pt", ((32, 32, 32), (64, 64, 64)),
                          {"epochs": 6, "epoch_size": 160, "batch_size": 8, "channels": 4,
-                          "matrices": 2, "lanczos_steps": 300}),
+                          "levels": 2, "base": "multigrid", "grids": [16, 32], "matrices": 2,
+                          "lanczos_steps": 300}, largest_n=2),
 }
 
 
 def solver_runs(model: Path, untrained: Path, max_iterations: int) -> list[SolverRun]:
     """DCDM, its flexible-CG form, the same iteration with the untrained network (= PCG with
-    the masked box-DST solve: the spectral probe of the issue), the PETSc references and the
-    spectral PCG on lanes (``batched``)."""
+    its base, the float32 multigrid cycle), the PETSc references and the best non-learned
+    lane solver (``batched``: its rule picks multigrid here, see ``info["choice"]``)."""
     cap = {"max_iterations": max_iterations}
     return [
         SolverRun("dcdm", "dcdm", {"model": str(model), **cap}),
         SolverRun("fcg-dcdm", "fcg-dcdm", {"model": str(model), **cap}),
-        SolverRun("dcdm[untrained: masked DST]", "dcdm", {"model": str(untrained), **cap}),
+        SolverRun("dcdm[untrained: multigrid base]", "dcdm", {"model": str(untrained), **cap}),
         SolverRun("petsc:cg+none", "petsc:cg+none"),
         SolverRun("petsc:cg+icc", "petsc:cg+icc"),
         SolverRun("petsc:cg+gamg", "petsc:cg+gamg"),
         SolverRun("petsc:lu", "petsc:lu"),
-        SolverRun("batched", "batched", sorted_order=True),  # spectral (DST) PCG on lanes
+        SolverRun("batched", "batched", sorted_order=True),  # auto: multigrid PCG on lanes
     ]
 
 
@@ -74,7 +83,7 @@ def run_dcdm_case(case: Case, suite: str, out: Path, only: list[str] | None = No
     model = MODELS / setup.model
     figures = train_model(case.family, case.grid, model, family_options=case.family_options,
                           progress=False, **setup.training)
-    network = {k: v for k, v in setup.training.items() if k in ("channels", "levels")}
+    network = {k: v for k, v in setup.training.items() if k in ("channels", "levels", "base")}
     untrained = save_model(Path(out) / f"{case.name}-untrained.pt", training_state(
         case.family, case.grid, Path(out) / "none.pt", case.family_options, **network))
     training = {"model": str(model), "train_grid": list(case.grid), "epochs": figures["epoch"],
@@ -86,7 +95,8 @@ def run_dcdm_case(case: Case, suite: str, out: Path, only: list[str] | None = No
     for grid in setup.grids:
         sub = replace(case, name=f"{case.name}-{'x'.join(map(str, grid))}", grid=grid)
         family = pdes.get(case.family, grid=grid, **case.family_options)
-        systems = [family.sample(i, seed=UNSEEN_SEED) for i in range(case.n)]
+        n = setup.largest_n if grid == setup.grids[-1] else case.n
+        systems = [family.sample(i, seed=UNSEEN_SEED) for i in range(n)]
         features = np.stack([s.features for s in systems])
         for run in solver_runs(model, untrained, setup.max_iterations):
             if only and run.label not in only:
@@ -158,8 +168,9 @@ def profile_application(model: Path, family: str, grid: tuple[int, ...],
                         family_options: dict[str, Any] | None = None, repeats: int = 5
                         ) -> dict[str, Any]:
     """Where one network application's time goes (torch.profiler, CPU, one lane, one
-    thread): milliseconds per application, of them in the masked DST solve it starts
-    from, and per ATen operator (self time, with calls per application), largest first."""
+    thread): milliseconds per application, of them in the base solve it corrects (the
+    multigrid cycle or the DST solve, timed alone), one operator product for scale, and per
+    ATen operator (self time, with calls per application), largest first."""
     import time
 
     import torch
@@ -173,28 +184,32 @@ def profile_application(model: Path, family: str, grid: tuple[int, ...],
     op = StencilOperator.from_stencils([system.stencil], "cpu")
     direction = NetworkDirection(net, op)
     r = torch.from_numpy(system.rhs.reshape(1, *grid))
+    base = direction.context.base
+    base_input = r if net.base == "spectral" else r.float()
+
+    def per_call(call: Any) -> float:
+        call()  # warm-up: allocations, oneDNN primitives
+        tic = time.perf_counter()
+        for _ in range(repeats):
+            call()
+        return 1e3 * (time.perf_counter() - tic) / repeats
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        direction(r)  # warm-up: allocations, oneDNN primitives
-        tic = time.perf_counter()
-        for _ in range(repeats):
-            direction(r)
-        total = (time.perf_counter() - tic) / repeats
-        tic = time.perf_counter()
-        for _ in range(repeats):
-            direction.context.spectral(r)
-        dst = (time.perf_counter() - tic) / repeats
+        total = per_call(lambda: direction(r))
+        base_ms = per_call(lambda: base(base_input)) if base is not None else 0.0
+        operator_ms = per_call(lambda: op(r))
         with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
             for _ in range(repeats):
                 direction(r)
     finally:
         torch.set_num_threads(threads)
     ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
-    return {"ms_per_application": 1e3 * total, "dst_ms": 1e3 * dst,
+    return {"ms_per_application": total, "base": net.base, "base_ms": base_ms,
+            "network_ms": total - base_ms, "operator_ms": operator_ms,
             "parameters": sum(p.numel() for p in net.parameters()),
             "dtype": str(net.out.weight.dtype),
             "operators": [(e.key, e.self_cpu_time_total / repeats / 1e3, e.count // repeats)
                           for e in ops[:10]],
             "profiled_ms": sum(e.self_cpu_time_total for e in ops) / repeats / 1e3}
-

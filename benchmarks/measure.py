@@ -69,4 +69,5 @@ def measure(case: Case, suite: str, run: SolverRun, systems: list[pdes.LinearSys
                "failed": int(sum(not r.converged for r in results)),
                "stopped_by_budget": measured < len(systems), "budget_s": budget,
                "order": case.order if run.sorted_order else "none",
+               **({"choice": results[0].info["choice"]} if "choice" in results[0].info else {}),
                "options": {k: str(v) for k, v in run.options.items()}})

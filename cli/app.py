@@ -321,9 +321,12 @@ def train_dcdm(
     epochs: Annotated[int, typer.Option(help="epochs in all (a resumed run continues)")] = 30,
     max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
     shape: Annotated[str, typer.Option(help="network: linear (NPSDO) or relu (DCDM)")] = "linear",
-    channels: Annotated[int, typer.Option()] = 16,
-    levels: Annotated[int, typer.Option(help="levels incl. the full one (0: down to 4)")] = 3,
-    spectral: Annotated[bool, typer.Option(help="feed the network the box-DST solve")] = True,
+    channels: Annotated[int, typer.Option()] = 8,
+    levels: Annotated[int, typer.Option(help="levels incl. the full one (0: down to 4)")] = 2,
+    base: Annotated[str, typer.Option(help="the solve the network corrects: multigrid (the "
+                                      "lane W-cycle), spectral (box DST) or none")] = "multigrid",
+    grids: Annotated[str | None, typer.Option(help="mixed-resolution training: 32,64,128 "
+                                              "(sides) or 16x16x16,32x32x32")] = None,
     matrices: Annotated[int, typer.Option(help="training matrices of the family")] = 4,
     residuals: Annotated[bool, typer.Option(help="add residuals of real CG solves")] = False,
     seed: Annotated[int, typer.Option()] = 0,
@@ -334,8 +337,10 @@ def train_dcdm(
     """Train a DCDM network for a family (solvers dcdm and fcg-dcdm); resumes ``--out``."""
     from solvers.dcdm import training_state
 
-    options = {"shape": shape, "channels": channels, "levels": levels, "spectral": spectral,
-               "matrices": matrices, "residuals": residuals, "seed": seed}
+    options = {"shape": shape, "channels": channels, "levels": levels, "base": base,
+               "matrices": matrices, "residuals": residuals, "seed": seed,
+               "grids": [int(side) if side.strip().isdigit() else sizes for side, sizes
+                         in zip(grids.split(","), _grids(grids), strict=True)] if grids else []}
     family_options = _parse_key_values(family_option or [], "--family-option")
     training_state(family, tuple(_grid(grid)), out, family_options, device, **options)
     from flows.dcdm import train_dcdm_flow

@@ -6,13 +6,14 @@ A-orthogonalised against the last k) and ``fcg-dcdm`` (the network as the flexib
 preconditioner of flexible CG). Models come from ``train_model`` (``pdeforge train-dcdm``).
 """
 
-from ._checkpoint import check_model, load_model, network_from, save_model
+from ._checkpoint import check_model, load_model, network_from, network_settings, save_model
 from ._iterations import ConjugateDirections, a_orthogonalize
-from ._network import SHAPES, DirectionNet, NetworkDirection, stencil_image
+from ._network import BASES, SHAPES, DirectionNet, NetworkDirection, stencil_image
 from ._solver import DCDM, FlexibleDCDM, solve_on_lanes
 from ._training import DEFAULTS, build_training_set, dcdm_loss, train_model, training_state
 
 __all__ = [
+    "BASES",
     "DCDM",
     "DEFAULTS",
     "SHAPES",
@@ -26,6 +27,7 @@ __all__ = [
     "dcdm_loss",
     "load_model",
     "network_from",
+    "network_settings",
     "save_model",
     "solve_on_lanes",
     "stencil_image",

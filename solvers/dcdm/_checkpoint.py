@@ -18,7 +18,8 @@ from learning import CheckpointError, load_state, save_state
 from .._base import SolverError
 from ._network import DirectionNet
 
-__all__ = ["FORMAT", "check_model", "load_model", "network_from", "save_model"]
+__all__ = ["FORMAT", "check_model", "load_model", "network_from", "network_settings",
+           "save_model"]
 
 FORMAT = 1
 
@@ -55,8 +56,17 @@ def check_model(state: dict[str, Any], path: str | os.PathLike, family: str | No
                           f"not {', '.join(state['fields'])}")
 
 
+def network_settings(network: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's network settings as ``DirectionNet`` takes them: one from before the
+    ``base`` option says ``spectral`` (True: the DST base, False: none) instead."""
+    settings = dict(network)
+    if "base" not in settings:
+        settings["base"] = "spectral" if settings.pop("spectral", True) else "none"
+    return settings
+
+
 def network_from(state: dict[str, Any], device: torch.device | str = "cpu") -> DirectionNet:
     """The checkpoint's network with its weights, in eval mode on ``device``."""
-    net = DirectionNet(state["ndim"], **state["network"])
+    net = DirectionNet(state["ndim"], **network_settings(state["network"]))
     net.load_state_dict(state["model"])
     return net.to(device).eval()

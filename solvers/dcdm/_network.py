@@ -9,11 +9,17 @@ one model runs on any grid. Two shapes:
   spatially varying gates, i.e. learned stencils. A fixed linear operator per system.
 - ``relu`` (DCDM's): residual blocks with ReLU on [residual, image] features.
 
-``spectral`` (the default) also feeds the network the residual's box-DST solve
-(``SpectralPreconditioner``, O(n log n), no weights) and starts from it: the convolutions
-learn what obstacles and jumps change, the transform carries the global coupling that a
-fixed number of levels cannot. Without it the network is initialised as BPX and pools down
-to ~4 cells (measured: it then did not transfer from the training grid to 4x larger ones).
+``base`` is the fixed solve the network is fed besides the residual, and starts from
+(identity on it), so the untrained network is that preconditioner's conjugate-direction
+method and training only learns a correction:
+
+- ``multigrid`` (the default): one float32 W-cycle of the lane multigrid
+  (``MultigridPreconditioner``), grid-independent and robust to solids and to any
+  coefficient contrast, so the iterations stay flat across grids before any training;
+- ``spectral``: the box-DST solve (``SpectralPreconditioner``, O(n log n)); its iterations
+  grow with the grid and with contrast (what older checkpoints use);
+- ``none``: no base; initialised as BPX, pooling down to ~4 cells (measured: it did not
+  transfer from the training grid to 4x larger ones).
 
 The image is what the operator itself says about each node (``stencil_image``), so the
 mask and the coefficient enter without family-specific code.
@@ -29,12 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batched import SpectralPreconditioner, StencilOperator
+from ..batched import MultigridPreconditioner, SpectralPreconditioner, StencilOperator
 
-__all__ = ["SHAPES", "Context", "DirectionNet", "NetworkDirection", "image_channels",
+__all__ = ["BASES", "SHAPES", "Context", "DirectionNet", "NetworkDirection", "image_channels",
            "stencil_image"]
 
 SHAPES = ("linear", "relu")
+BASES = ("multigrid", "spectral", "none")
 COARSEST = 4  # levels=0 pools while every axis keeps >= 2 * COARSEST cells
 BPX_GAIN = 4.0  # A ~ h^-2: a level twice as coarse needs a 4x larger correction
 SPECTRAL_BASIS = "cell"  # pinned: a trained model must see the transform it was trained on
@@ -73,13 +80,13 @@ class Context(NamedTuple):
     ``weight`` (B, 1, *grid): diag^-1/2 over its lane's geometric mean on coupled nodes, 0 on
     decoupled ones (symmetric Jacobi scaling, and the mask); ``coupled`` the mask itself;
     ``reads[l]``: level l's gates (linear shape) or the raw image (relu shape, full level
-    only; None below); ``spectral`` the lanes' DST solver (None without it).
+    only; None below); ``base`` the lanes' base preconditioner (None without one).
     """
 
     weight: torch.Tensor
     coupled: torch.Tensor
     reads: list[torch.Tensor | None]
-    spectral: SpectralPreconditioner | None
+    base: MultigridPreconditioner | SpectralPreconditioner | None
 
 
 class DirectionNet(nn.Module):
@@ -87,29 +94,32 @@ class DirectionNet(nn.Module):
 
     ``context(op)`` precomputes what depends on the operator only (once per system);
     ``forward(r, context)`` is one application. ``levels`` counts the full one (0: pool down
-    to ~4 cells). Every block starts as the identity, so training starts from the masked
-    DST solve (``spectral``) or from BPX (coarse level l weighted 4^l).
+    to ~4 cells). Every block starts as the identity, so training starts from the base
+    preconditioner's solve (``base``) or, without one, from BPX (coarse level l weighted 4^l).
     """
 
-    def __init__(self, ndim: int, channels: int = 16, shape: str = "linear", levels: int = 3,
-                 spectral: bool = True):
+    def __init__(self, ndim: int, channels: int = 8, shape: str = "linear", levels: int = 2,
+                 base: str = "multigrid"):
         super().__init__()
         if ndim not in (2, 3):
             raise ValueError(f"DirectionNet works in 2-D or 3-D, got ndim={ndim}")
         if shape not in SHAPES:
             raise ValueError(f"network shape must be one of {SHAPES}, got {shape!r}")
-        self.ndim, self.shape, self.levels_wanted, self.spectral = ndim, shape, levels, spectral
+        if base not in BASES:
+            raise ValueError(f"network base must be one of {BASES}, got {base!r}")
+        self.ndim, self.shape, self.levels_wanted, self.base = ndim, shape, levels, base
         conv = nn.Conv2d if ndim == 2 else nn.Conv3d
         linear = shape == "linear"
         image = image_channels(ndim)
-        inputs = 1 + int(spectral) + (0 if linear else image)
+        based = int(base != "none")
+        inputs = 1 + based + (0 if linear else image)
         self.lift = conv(inputs, channels, 3, padding=1, bias=not linear)
         self.levels = nn.ModuleList([_Level(conv, channels, image, linear) for _ in range(2)])
-        self.gain = nn.Parameter(torch.tensor(0.0 if spectral else BPX_GAIN))
+        self.gain = nn.Parameter(torch.tensor(0.0 if based else BPX_GAIN))
         self.out = conv(channels, 1, 1, bias=False)
-        with torch.no_grad():  # the identity path: DST solve (or r) -> channel 0 -> output
+        with torch.no_grad():  # the identity path: base solve (or r) -> channel 0 -> output
             self.lift.weight.zero_()
-            self.lift.weight[(0, int(spectral), *[1] * ndim)] = 1.0
+            self.lift.weight[(0, based, *[1] * ndim)] = 1.0
             if self.lift.bias is not None:
                 self.lift.bias.zero_()
             self.out.weight.zero_()
@@ -130,26 +140,32 @@ class DirectionNet(nn.Module):
                 image = _pool(self.ndim)(image)
             else:
                 reads.append(image if level == 0 else None)
-        spectral = None
-        if self.spectral:
-            spectral = SpectralPreconditioner(
+        return Context(weight, coupled, reads, self._base(op))
+
+    def _base(self, op: StencilOperator) -> MultigridPreconditioner | SpectralPreconditioner | None:
+        if self.base == "multigrid":  # the lane engine's cycle, in float32 (an input, not PCG)
+            return MultigridPreconditioner(op, precision="float32")
+        if self.base == "spectral":
+            return SpectralPreconditioner(
                 op if op.dtype == torch.float64 else
                 StencilOperator([f.double() for f in op.faces], op.reaction.double()),
                 basis=SPECTRAL_BASIS, precision="float32")
-        return Context(weight, coupled, reads, spectral)
+        return None
 
     def forward(self, r: torch.Tensor, context: Context) -> torch.Tensor:
         dtype = self.out.weight.dtype
         x = r.to(dtype).unsqueeze(1) * context.weight
         scale = _rms(x, context.coupled)
         inputs = [x / scale]
-        if context.spectral is not None:
-            s = context.spectral(r.double()).to(dtype).unsqueeze(1) * context.coupled
+        if context.base is not None:
+            with torch.no_grad():  # the data's solve: no weights, nothing to differentiate
+                s = context.base(r.double() if self.base == "spectral" else r.to(dtype))
+            s = s.to(dtype).unsqueeze(1) * context.coupled
             inputs.append(s / _rms(s, context.coupled))
         if self.shape == "relu":  # DCDM reads [residual, image]; the linear shape gates instead
             inputs.append(context.reads[0])
         x = self._cycle(self.lift(torch.cat(inputs, 1)), context.reads, 0)
-        mask = context.coupled if self.spectral else context.weight
+        mask = context.coupled if context.base is not None else context.weight
         return (self.out(x) * mask * scale).squeeze(1).to(r.dtype)
 
     def _cycle(self, x: torch.Tensor, reads: list, depth: int) -> torch.Tensor:
@@ -223,8 +239,8 @@ class NetworkDirection:
             for tensor, value in zip(old, new, strict=True):
                 if tensor is not None:
                     tensor[lanes] = value
-            if self.context.spectral is not None:
-                self.context.spectral.update(lanes)
+            if self.context.base is not None:
+                self.context.base.update(lanes)
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():

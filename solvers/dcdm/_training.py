@@ -4,6 +4,9 @@ Loss (Kaneda et al. 2023): for unit b, ||b - c A f(b)||^2 with c = f^T b / f^T A
 residual left by one optimal step along the network's direction. Each epoch draws its
 right-hand sides from a generator seeded by (seed, epoch), so a resumed run draws exactly
 what an uninterrupted one would have.
+
+Mixed resolutions (``grids``): one training set per grid, step s of the run drawing its batch
+from grid s mod len(grids), so the network sees every scale of the grids it will meet.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .._threads import single_threaded
 from ..batched import StencilOperator, lane_dot, lane_norm
 from ._checkpoint import check_model, load_model, network_from, save_model
 from ._data import TrainingSet, cg_residuals, low_modes
-from ._network import SHAPES, DirectionNet
+from ._network import BASES, SHAPES, DirectionNet
 from ._solver import solve_on_lanes
 
 __all__ = ["DEFAULTS", "build_training_set", "dcdm_loss", "train_model", "training_state"]
@@ -35,10 +38,10 @@ __all__ = ["DEFAULTS", "build_training_set", "dcdm_loss", "train_model", "traini
 log = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
-    "shape": "linear", "channels": 16, "levels": 3, "spectral": True, "loss": "energy",
+    "shape": "linear", "channels": 8, "levels": 2, "base": "multigrid", "loss": "energy",
     "epochs": 30, "epoch_size": 512, "batch_size": 16, "lr": 1e-3, "matrices": 4,
     "modes": 4096, "lanczos_steps": 400, "residuals": False, "validate": 2,
-    "validate_tol": 1e-6, "seed": 0,
+    "validate_tol": 1e-6, "seed": 0, "grids": [],
 }
 LOSSES = ("residual", "energy")
 VALIDATE_MAX_ITERATIONS = 300
@@ -114,7 +117,8 @@ def train_model(family: str, grid: tuple[int, ...], out: str | os.PathLike, *,
         return _figures(state)
 
     tic = time.perf_counter()
-    data = build_training_set(fam, config, target)
+    data = [build_training_set(pdes.get(state["family"], grid=tuple(g), **state["family_options"]),
+                               config, target) for g in config.get("grids") or [state["grid"]]]
     state["data_seconds"] = state.get("data_seconds", 0.0) + time.perf_counter() - tic
     validation = [fam.sample(config["matrices"] + i, config["seed"])
                   for i in range(config["validate"])]
@@ -129,9 +133,10 @@ def train_model(family: str, grid: tuple[int, ...], out: str | os.PathLike, *,
 
 
 def _epochs(state: dict[str, Any], net: DirectionNet, optimizer: torch.optim.Optimizer,
-            data: TrainingSet, validation: list, out: Path, epochs: int, started: float,
+            data: list[TrainingSet], validation: list, out: Path, epochs: int, started: float,
             max_minutes: float | None, target: torch.device, progress: bool) -> None:
-    """Epochs state["epoch"]..epochs-1, a checkpoint after each."""
+    """Epochs state["epoch"]..epochs-1, a checkpoint after each; step s of the run draws
+    from ``data[s % len(data)]`` (one training set per grid)."""
     config, history = state["training"], state["history"]
     steps = max(1, config["epoch_size"] // config["batch_size"])
     for epoch in range(state["epoch"], epochs):
@@ -148,8 +153,9 @@ def _epochs(state: dict[str, Any], net: DirectionNet, optimizer: torch.optim.Opt
             for group in optimizer.param_groups:
                 group["lr"] = config["lr"] * lr_factor("cosine", epoch * steps + step,
                                                        epochs * steps)
-            lanes, b, energy = data.draw(config["batch_size"], generator)
-            loss = dcdm_loss(net, data.op.select(lanes), b,
+            grid = data[(epoch * steps + step) % len(data)]
+            lanes, b, energy = grid.draw(config["batch_size"], generator)
+            loss = dcdm_loss(net, grid.op.select(lanes), b,
                              energy if config["loss"] == "energy" else None)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -174,6 +180,9 @@ def _fresh_state(family: str, grid: tuple[int, ...], family_options: dict[str, A
                           f"got {config['shape']!r}")
     if config["loss"] not in LOSSES:
         raise SolverError(f"loss must be one of {', '.join(LOSSES)}, got {config['loss']!r}")
+    if config["base"] not in BASES:
+        raise SolverError(f"base must be one of {', '.join(BASES)}, got {config['base']!r}")
+    config["grids"] = training_grids(config["grids"], len(grid))
     for key in ("channels", "epoch_size", "batch_size", "matrices", "modes", "lanczos_steps",
                 "levels", "validate"):
         low = 0 if key in ("levels", "validate") else 1
@@ -181,7 +190,7 @@ def _fresh_state(family: str, grid: tuple[int, ...], family_options: dict[str, A
             raise SolverError(f"{key} must be an int >= {low}, got {config[key]!r}")
     fam = pdes.get(family, grid=grid, **family_options)  # bad family/grid/option: PDEError
     torch.manual_seed(config["seed"])
-    network = {k: config[k] for k in ("channels", "shape", "levels", "spectral")}
+    network = {k: config[k] for k in ("channels", "shape", "levels", "base")}
     net = DirectionNet(len(grid), **network)
     return {
         "family": family, "grid": list(fam.grid), "ndim": len(fam.grid),
@@ -191,6 +200,19 @@ def _fresh_state(family: str, grid: tuple[int, ...], family_options: dict[str, A
         "history": {"loss": [], "val_iterations": [], "seconds": []},
         "parameters": sum(p.numel() for p in net.parameters()),
     }
+
+
+def training_grids(grids: Any, ndim: int) -> list[list[int]]:
+    """``grids`` (sides or full grids; empty: the model's grid only) as lists of ``ndim``
+    sizes; SolverError if one is not."""
+    out = []
+    for grid in grids or []:
+        sizes = [grid] * ndim if isinstance(grid, int) else list(grid)
+        if len(sizes) != ndim or not all(isinstance(n, int) and not isinstance(n, bool)
+                                         and n >= 2 for n in sizes):
+            raise SolverError(f"grids must hold sides >= 2 or {ndim}-D grids, got {grid!r}")
+        out.append(sizes)
+    return out
 
 
 def _validate(net: DirectionNet, systems: list, config: dict[str, Any],

@@ -17,6 +17,7 @@ from solvers.dcdm import (
     dcdm_loss,
     load_model,
     network_from,
+    network_settings,
     solve_on_lanes,
     train_model,
 )
@@ -56,7 +57,7 @@ def test_loss_decreases_on_a_small_problem():
     data = build_training_set(family, config, torch.device("cpu"))
     lanes, b, energy = data.draw(8, torch.Generator().manual_seed(0))
     op = data.op.select(lanes)
-    net = DirectionNet(2, channels=8)
+    net = DirectionNet(2, channels=8, base="spectral")  # at 12^2 the multigrid base is exact
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     with torch.no_grad():
         first = dcdm_loss(net, op, b, energy).item()
@@ -95,8 +96,8 @@ def test_directions_are_a_orthogonal_to_the_kept_ones(model, monkeypatch, k):
         return out
 
     monkeypatch.setattr(_iterations, "safe_direction", recording)
-    systems = _held_out((16, 16), n=2)
-    solve_on_lanes(network_from(load_model(model)), systems, 1e-6, k=k, max_iterations=8,
+    systems = _held_out((24, 24), n=2)  # 16^2 is the multigrid's coarsest level: exact
+    solve_on_lanes(network_from(load_model(model)), systems, 1e-13, k=k, max_iterations=8,
                    batch=2)
     assert len(seen) == 8
     for i, (q, aq) in enumerate(seen):
@@ -127,7 +128,7 @@ def test_unseen_grid_runs_and_cuts_iterations_against_cg(model):
 
 def test_a_model_trained_at_one_resolution_converges_at_four_times_it(model):
     """Trained at 16x16, applied at 64x64 (16x the unknowns): the iterations grow by a
-    bounded factor, far below CG's growth (the transform carries the global coupling)."""
+    bounded factor, far below CG's growth (the multigrid base carries the global coupling)."""
     solver = solvers.get("dcdm", model=str(model), tol=1e-6, device="cpu")
     counts = {}
     for grid in ((16, 16), (64, 64)):
@@ -137,6 +138,53 @@ def test_a_model_trained_at_one_resolution_converges_at_four_times_it(model):
         counts[grid] = max(r.iterations for r in results)
         cg = min(_cg_iterations(s, 1e-6) for s in systems)
     assert counts[(64, 64)] <= 2 * counts[(16, 16)] + 10 and counts[(64, 64)] < cg / 4
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("obstacles", OPTIONS), ("darcy", {"coefficient": "threshold", "contrast": 1e3})])
+def test_untrained_multigrid_base_is_multigrid_pcg_and_stays_flat(name, options):
+    """Untrained, the network returns the lane multigrid's cycle: its conjugate directions
+    take PCG's iterations with that cycle (``batched`` with mg), on solids and at contrast
+    1e3 alike, and they do not grow with the grid."""
+    net = DirectionNet(2).eval()
+    pcg = solvers.get("batched", preconditioner="mg", tol=1e-6, device="cpu")
+    counts = {}
+    for side in (32, 128):
+        systems = [pdes.get(name, grid=side, **options).sample(i, seed=1) for i in range(2)]
+        solved = solve_on_lanes(net, systems, 1e-6, max_iterations=100)
+        reference = list(pcg.solve_sequence(systems))
+        for system, (x, iterations), result in zip(systems, solved, reference, strict=True):
+            assert system.relative_residual(x) <= 1e-6
+            assert abs(iterations - result.iterations) <= 1
+        counts[side] = max(iterations for _, iterations in solved)
+    assert counts[128] <= counts[32] + 2 <= 14
+
+
+def test_mixed_resolution_training_resumes_exactly(tmp_path):
+    """Steps alternate between the grids; a run stopped by its time budget after one epoch
+    and resumed ends where two uninterrupted epochs do."""
+    recipe = {"family_options": OPTIONS, "progress": False, "device": "cpu", "grids": [8, 12],
+              "epoch_size": 16, "batch_size": 4, "channels": 4, "matrices": 1, "validate": 0}
+    straight = train_model("obstacles", (12, 12), tmp_path / "straight.pt", epochs=2, **recipe)
+    stopped = train_model("obstacles", (12, 12), tmp_path / "resumed.pt", epochs=2,
+                          max_minutes=1e-9, **recipe)
+    assert stopped["epoch"] == 1
+    resumed = train_model("obstacles", (12, 12), tmp_path / "resumed.pt", epochs=2, **recipe)
+    assert straight["history"]["loss"] == resumed["history"]["loss"]
+    a, b = load_model(tmp_path / "straight.pt"), load_model(tmp_path / "resumed.pt")
+    assert a["training"]["grids"] == [[8, 8], [12, 12]] and a["network"]["base"] == "multigrid"
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    with pytest.raises(solvers.SolverError, match="grids"):
+        train_model("obstacles", (12, 12), tmp_path / "bad.pt", grids=[[8, 8, 8]], **{
+            k: v for k, v in recipe.items() if k != "grids"})
+
+
+def test_a_checkpoint_without_base_is_spectral():
+    assert network_settings({"channels": 4, "spectral": True})["base"] == "spectral"
+    assert network_settings({"channels": 4, "spectral": False}) == {"channels": 4,
+                                                                     "base": "none"}
+    assert DirectionNet(2, base="spectral").lift.in_channels == 2
+    assert DirectionNet(2, base="none").lift.in_channels == 1
 
 
 def test_checkpoint_round_trips(model):
