@@ -91,6 +91,7 @@ def _bandit_runs(systems, context: str, low: float, high: float, tol: float):
     policies = [("sor-bandit", "sor-bandit", {}),
                 ("sor-bandit[B=1]", "sor-bandit", {"batch": 1}),
                 ("sor-bandit-smooth", "sor-bandit-smooth", {}),
+                ("sor-bandit-smooth[no context]", "sor-bandit-smooth", {"context": "none"}),
                 ("sor-bandit-contextual", "sor-bandit-contextual",
                  {"context": context, "low": low, "high": high}),
                 ("ssor-pcg-bandit", "ssor-pcg-bandit", {})]

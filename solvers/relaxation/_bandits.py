@@ -214,71 +214,112 @@ class ChebCB(_Bandit):
 
 
 class GPThompson(_Bandit):
-    """Thompson sampling on a Gaussian process of the iterations against omega.
+    """Thompson sampling on a Gaussian process of the iterations against omega (and context).
 
     The arms share one model: a Matern-5/2 kernel of ``length`` (in omega) couples them, so
     a few draws of one omega move the estimates of its neighbours and the costly end of the
-    range (omega near 2) is left after a handful of draws instead of ~1/K of them. Only the
-    per-arm count, sum and sum of squares of the iterations are kept (the posterior of
-    repeated draws is that of their mean with noise variance / count); the prior mean, the
-    signal and the noise variance are read off them, so the model is scale-free. An arm is
-    drawn with the probability that it is the minimum of a posterior sample (``samples``
-    Monte Carlo draws): Thompson sampling, whose randomness spreads B lanes that draw before
-    any feedback returns over the plausible arms. ``exploration`` scales the posterior's
-    spread in those samples. Lanes return cheap systems first, so a draw still running is
-    counted at the iterations it has run so far (``_statistics``; the lanes iterate in lock
-    step, so the latest draw's start plus its iterations is the lanes' clock).
+    range (omega near 2) is left after a handful of draws instead of ~1/K of them. A draw
+    with a context (a float) falls in a bin of width ``context_length`` / 4; bins are coupled
+    by a Matern-5/2 kernel of ``context_length`` (a product kernel), so what one context
+    teaches informs its neighbours, and a sequence whose systems need different omegas
+    (a heat chain switching between kappa ~ 0 and kappa = 10) is learned per regime. Without
+    a context every draw shares one bin: the context-free model.
+
+    Only the per-(bin, arm) count, sum and sum of squares of the iterations are kept (the
+    posterior of repeated draws is that of their mean with noise variance / count); the
+    prior mean, the signal and the noise variance are read off them, so the model is
+    scale-free. An arm is drawn with the probability that it is the minimum of a posterior
+    sample (``samples`` Monte Carlo draws): Thompson sampling, whose randomness spreads B
+    lanes that draw before any feedback returns over the plausible arms. ``exploration``
+    scales the posterior's spread in those samples. Lanes return cheap systems first, so a
+    draw still running is counted at the iterations it has run so far (``_statistics``; the
+    lanes iterate in lock step, so the latest draw's start plus its iterations is the
+    lanes' clock).
 
     Simulated on the sor-sequence fixed-arm cost tables with the lanes' timing (8 lanes,
-    seeds 0 and 1), it paid 1.11x / 1.36x the best fixed arm's iterations (shifted / heat),
-    against 1.07x / 1.41x without counting running draws; exploration 1: 1.14x / 1.40x,
-    2: 1.20-1.30x / 1.46-1.55x; length 0.6: 1.23-1.30x / 1.82x. A model of
-    log-iterations paid 1.55x on the shifted table (replayed without the lanes' timing).
+    seeds 0 and 1), the context-free model paid 1.11x / 1.36x the best fixed arm's
+    iterations (shifted / heat), against 1.07x / 1.41x without counting running draws;
+    exploration 1: 1.14x / 1.40x, 2: 1.20-1.30x / 1.46-1.55x; length 0.6: 1.23-1.30x /
+    1.82x. A model of log-iterations paid 1.55x on the shifted table (replayed without the
+    lanes' timing). Releasing feedback in draw order (no survivor bias) did not help
+    (1.16x / 1.33x, 4 seeds): without a context the two regimes of the heat chain are one
+    noisy arm each.
     """
 
     kind = "gp-thompson"
 
     def __init__(self, arms: tuple[float, ...] = DEFAULT_ARMS, seed: int = 0,
-                 length: float = 0.3, exploration: float = 0.5, samples: int = 256):
+                 length: float = 0.3, exploration: float = 0.5, samples: int = 256,
+                 context_length: float = 1.0):
         super().__init__(arms, seed)
-        if not length > 0 or not exploration > 0:
-            raise ValueError(f"length and exploration must be positive, got {length}, "
-                             f"{exploration}")
+        if not length > 0 or not exploration > 0 or not context_length > 0:
+            raise ValueError(f"length, exploration and context_length must be positive, got "
+                             f"{length}, {exploration}, {context_length}")
         self.length, self.exploration = float(length), float(exploration)
         self.samples = int(samples)
-        self.counts_ = np.zeros(len(self.arms))
-        self.sums_ = np.zeros(len(self.arms))
-        self.squares_ = np.zeros(len(self.arms))
+        self.context_length = float(context_length)
+        K = len(self.arms)
+        self.bins_: list[int] = []  # context bins seen, rows of the statistics
+        self.counts_ = np.zeros((0, K))
+        self.sums_ = np.zeros((0, K))
+        self.squares_ = np.zeros((0, K))
         self.clock_ = 0.0  # iterations every lane has run (lanes iterate in lock step)
-        self.pending_: dict[int, tuple[int, float]] = {}  # round -> (arm, clock at the draw)
+        # round -> (arm, clock at the draw, context bin)
+        self.pending_: dict[int, tuple[int, float, int]] = {}
 
     def kernel(self) -> np.ndarray:
         """Matern-5/2 correlations between the arms."""
         omega = np.asarray(self.arms)
-        d = np.sqrt(5.0) * np.abs(omega[:, None] - omega[None, :]) / self.length
-        return (1.0 + d + d**2 / 3.0) * np.exp(-d)
+        return _matern(np.abs(omega[:, None] - omega[None, :]) / self.length)
+
+    def _bin(self, context: float | None) -> int:
+        return 0 if context is None else int(round(4.0 * float(context) / self.context_length))
+
+    def _row(self, bin_: int) -> int:
+        """The statistics' row of a context bin, added (empty) when new."""
+        if bin_ not in self.bins_:
+            self.bins_.append(bin_)
+            empty = np.zeros((1, len(self.arms)))
+            self.counts_, self.sums_, self.squares_ = (np.vstack([a, empty]) for a in (
+                self.counts_, self.sums_, self.squares_))
+        return self.bins_.index(bin_)
 
     def _statistics(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Counts, sums and squares, with every draw still running counted at the iterations
-        it has run so far where that exceeds its arm's mean: a lower bound, which keeps the
+        it has run so far where that exceeds its cell's mean: a lower bound, which keeps the
         cheap draws that return first from making their arm look cheap (B lanes)."""
         counts, sums, squares = self.counts_.copy(), self.sums_.copy(), self.squares_.copy()
         mean = sums.sum() / max(counts.sum(), 1.0)
-        for arm, start in self.pending_.values():
-            elapsed = self.clock_ - start
-            if elapsed > (sums[arm] / counts[arm] if counts[arm] else mean):
-                counts[arm] += 1
-                sums[arm] += elapsed
-                squares[arm] += elapsed**2
+        for arm, start, bin_ in self.pending_.values():
+            if bin_ not in self.bins_:
+                continue
+            row, elapsed = self.bins_.index(bin_), self.clock_ - start
+            if elapsed > (sums[row, arm] / counts[row, arm] if counts[row, arm] else mean):
+                counts[row, arm] += 1
+                sums[row, arm] += elapsed
+                squares[row, arm] += elapsed**2
         return counts, sums, squares
 
-    def posterior(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and covariance of every arm's expected iterations (in units of scale_)."""
-        counts, sums, squares = self._statistics()
-        seen = counts > 0
+    def posterior(self, context: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of every arm's expected iterations at ``context`` (in units
+        of scale_)."""
         K = len(self.arms)
+        counts, sums, squares = self._statistics()
+        bins = list(self.bins_)
+        query = self._bin(context)
+        if query not in bins:
+            bins.append(query)
+            counts, sums, squares = (np.vstack([a, np.zeros((1, K))]) for a in (
+                counts, sums, squares))
+        counts, sums, squares = counts.ravel(), sums.ravel(), squares.ravel()
+        seen = counts > 0
+        q = slice(bins.index(query) * K, (bins.index(query) + 1) * K)
+        width = self.context_length / 4.0
+        centres = np.asarray(bins, dtype=float) * width
+        correlation = np.kron(_matern(np.abs(centres[:, None] - centres[None, :])
+                                      / self.context_length), self.kernel())
         if not seen.any():
-            return np.zeros(K), self.kernel()
+            return np.zeros(K), correlation[q, q]
         n = counts[seen]
         scale = max(self.scale_, 1.0)
         means = sums[seen] / n / scale
@@ -287,18 +328,18 @@ class GPThompson(_Bandit):
         spread = float(squares.sum() / total / scale**2 - prior**2)
         within = float(((squares[seen] - sums[seen] ** 2 / n).sum()
                         / max(total - seen.sum(), 1.0)) / scale**2)
-        noise = within if total - seen.sum() >= 2 else spread  # pooled, once arms repeat
+        noise = within if total - seen.sum() >= 2 else spread  # pooled, once cells repeat
         signal = max(spread, float(np.var(means)), (1e-3 * prior) ** 2, 1e-12)
-        cov = signal * self.kernel()
+        cov = signal * correlation
         gram = cov[np.ix_(seen, seen)] + np.diag(max(noise, 1e-12 * signal) / n)
-        cross = cov[:, seen]
+        cross = cov[q][:, seen]
         factor = np.linalg.cholesky(gram)
         weights = np.linalg.solve(factor, cross.T)
         mean = prior + weights.T @ np.linalg.solve(factor, means - prior)
-        return mean, cov - weights.T @ weights
+        return mean, cov[q, q] - weights.T @ weights
 
     def probabilities(self, context: float | None = None) -> np.ndarray:
-        mean, cov = self.posterior()
+        mean, cov = self.posterior(context)
         K = len(self.arms)
         root = np.linalg.cholesky(cov + 1e-9 * np.trace(cov) / K * np.eye(K))
         draws = mean + self.exploration * self.rng_.standard_normal((self.samples, K)) @ root.T
@@ -308,29 +349,40 @@ class GPThompson(_Bandit):
     def choose(self, context: float | None = None) -> Pull:
         pull = super().choose(context)
         with self.lock:
-            self.pending_[pull.round] = (pull.arm, self.clock_)
+            self.pending_[pull.round] = (pull.arm, self.clock_, self._bin(context))
         return pull
 
     def _learn(self, pull: Pull, iterations: float) -> None:
-        self.counts_[pull.arm] += 1
-        self.sums_[pull.arm] += iterations
-        self.squares_[pull.arm] += iterations**2
+        row = self._row(self._bin(pull.context))
+        self.counts_[row, pull.arm] += 1
+        self.sums_[row, pull.arm] += iterations
+        self.squares_[row, pull.arm] += iterations**2
         if pull.round in self.pending_:  # the lane that drew it has run this far since
             self.clock_ = max(self.clock_, self.pending_.pop(pull.round)[1] + iterations)
 
     def _state(self) -> dict[str, Any]:
         return {"length": self.length, "exploration": self.exploration,
-                "samples": self.samples,
-                "counts": self.counts_.tolist(), "sums": self.sums_.tolist(),
-                "squares": self.squares_.tolist(), "clock": self.clock_,
-                "pending": [[r, a, c] for r, (a, c) in self.pending_.items()]}
+                "samples": self.samples, "context_length": self.context_length,
+                "bins": self.bins_, "counts": self.counts_.tolist(),
+                "sums": self.sums_.tolist(), "squares": self.squares_.tolist(),
+                "clock": self.clock_,
+                "pending": [[r, a, c, b] for r, (a, c, b) in self.pending_.items()]}
 
     def _restore(self, state: dict[str, Any]) -> None:
         super()._restore(state)
-        for name in ("counts", "sums", "squares"):
-            setattr(self, f"{name}_", np.asarray(state[name], dtype=np.float64))
+        K = len(self.arms)
+        for name in ("counts", "sums", "squares"):  # a context-free state: one row
+            setattr(self, f"{name}_", np.asarray(state[name], dtype=np.float64).reshape(-1, K))
+        self.bins_ = [int(b) for b in state.get("bins", [0] * len(self.counts_))]
         self.clock_ = float(state["clock"])
-        self.pending_ = {int(r): (int(a), float(c)) for r, a, c in state["pending"]}
+        self.pending_ = {int(p[0]): (int(p[1]), float(p[2]), int(p[3]) if len(p) > 3 else 0)
+                         for p in state["pending"]}
+
+
+def _matern(d: np.ndarray) -> np.ndarray:
+    """Matern-5/2 correlation at distances ``d`` in units of the length."""
+    d = np.sqrt(5.0) * d
+    return (1.0 + d + d**2 / 3.0) * np.exp(-d)
 
 
 BANDITS: dict[str, type[_Bandit]] = {b.kind: b for b in (TsallisINF, ChebCB, GPThompson)}
@@ -341,7 +393,7 @@ def load_bandit(path: str | os.PathLike) -> _Bandit:
     state = json.loads(Path(path).read_text())
     cls = BANDITS[state["kind"]]
     options = {k: state[k] for k in ("low", "high", "degree", "ridge", "greed", "rate",
-                                         "length", "exploration", "samples")
+                                         "length", "exploration", "samples", "context_length")
                if k in state}
     bandit = cls(tuple(state["arms"]), state["seed"], **options)
     bandit._restore(state)

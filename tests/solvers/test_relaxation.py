@@ -13,6 +13,7 @@ from solvers.relaxation import (
     GPThompson,
     TsallisINF,
     colours,
+    dominance_decades,
     load_bandit,
     optimal_omega,
     ssor_apply,
@@ -167,6 +168,42 @@ def test_gp_thompson_learns_a_planted_optimum_sharing_evidence_across_arms():
     assert int(np.argmin(mean)) == 13
     again = GPThompson(seed=3)  # seeded: the same draws from the same feedback
     assert [again.choose().arm for _ in range(8)] == drawn[:8]
+
+
+def test_gp_thompson_with_a_context_learns_each_regime_its_own_optimum():
+    """Two regimes mixed in one sequence (a heat chain's kappa ~ 0 and kappa = 10): cheap
+    systems want omega ~ 1, stiff ones omega ~ 1.7. With the context the bandit learns
+    both; the best single arm pays the mismatch on every system of one regime."""
+    arms = np.array(solvers.relaxation.DEFAULT_ARMS)
+    optimum = {0.0: 1.0, 2.0: 1.7}
+
+    def cost(arm, context):
+        return 10.0 * (1 + context) * (1 + 8 * (arms[arm] - optimum[context]) ** 2)
+
+    contexts = np.random.default_rng(7).choice([0.0, 2.0], 800)
+    bandit, pending, total = GPThompson(seed=4), [], 0.0
+    for c in contexts:
+        pending.append(bandit.choose(c))
+        if len(pending) == 8:
+            pull = pending.pop(0)
+            total += cost(pull.arm, pull.context)
+            bandit.update(pull, cost(pull.arm, pull.context))
+    for c, want in optimum.items():
+        assert abs(arms[int(np.argmin(bandit.posterior(c)[0]))] - want) <= 0.1
+    best_fixed = min(sum(cost(a, c) for c in contexts[:len(contexts) - 7])
+                     for a in range(len(arms)))
+    assert total < best_fixed
+
+
+def test_dominance_decades_reads_the_regime_off_the_system():
+    """Heat steps: kappa ~ 0 leaves the identity (0 decades), kappa = 10 is diffusion-led;
+    a system without reaction is capped."""
+    low, high = (dominance_decades(pdes.get("heat", grid=32, dt=5e-3, kappa="random",
+                                            kappa_min=k, kappa_max=k).sample(0, 0))
+                 for k in (0.01, 10.0))
+    assert 0 <= low < 0.1 and high > 1
+    darcy = pdes.get("darcy", grid=(8, 8)).sample(0, 0)
+    assert dominance_decades(darcy) == solvers.relaxation._solvers.DOMINANCE_CAP
 
 
 def test_gp_thompson_counts_a_draw_still_running_at_the_iterations_it_has_run():
