@@ -25,6 +25,13 @@ def _lanes(systems, batch, tol=1e-8, max_iterations=500):
     return Lanes(chains, host_loader(systems, "cpu"), tol, True, max_iterations)
 
 
+def _exact(systems, lanes, lane):
+    """The exact solution of the system in ``lane``, on the grid."""
+    system = systems[lanes.item(lane)]
+    return torch.as_tensor(np.linalg.solve(system.matrix.toarray(), system.rhs)
+                           .reshape(system.grid))
+
+
 class Diverging(LaneMethod):
     """x grows by 10x each step on lane 0; the other lanes take exact steps."""
 
@@ -35,18 +42,22 @@ class Diverging(LaneMethod):
         self.steps += 1
         lanes.x[0] = 10.0 * (lanes.x[0] + 1.0)
         for lane in range(1, lanes.batch):
-            system = self.systems[lanes.item(lane)]
-            exact = np.linalg.solve(system.matrix.toarray(), system.rhs)
-            lanes.x[lane] = torch.as_tensor(exact.reshape(system.grid))
+            lanes.x[lane] = _exact(self.systems, lanes, lane)
         return lane_norm(lanes.b - lanes.op(lanes.x)), 1
 
 
-def test_a_diverging_lane_stops_failed_and_the_others_go_on():
+def _four_systems_on_two_lanes(method_class):
+    """Drive ``method_class`` over 4 small Darcy systems on 2 lanes; every one recorded."""
     systems = [pdes.get("darcy", grid=(6, 6)).sample(i, 0) for i in range(4)]
     lanes = _lanes(systems, batch=2)
-    method = Diverging(systems)
+    method = method_class(systems)
     drive(lanes, method)
     assert sorted(lanes.results) == [0, 1, 2, 3]
+    return lanes, method
+
+
+def test_a_diverging_lane_stops_failed_and_the_others_go_on():
+    lanes, method = _four_systems_on_two_lanes(Diverging)
     failed = [i for i, r in lanes.results.items() if not r.residual <= 1e-8]
     assert failed and method.steps < 100  # guard, not max_iterations (500), ended lane 0
     assert all(lanes.results[i].residual <= 1e-8 for i in (2, 3))  # chain 1 refilled
@@ -62,19 +73,13 @@ class AtTheFloor(LaneMethod):
     def step(self, lanes, active):
         self.steps += 1
         for lane in range(lanes.batch):
-            system = self.systems[lanes.item(lane)]
-            exact = np.linalg.solve(system.matrix.toarray(), system.rhs).reshape(system.grid)
-            stuck = lane == 0 and lanes.chains[0][0] == 0 and lanes.item(lane) == 0
-            lanes.x[lane] = torch.as_tensor(exact + (1e-3 if stuck else 0.0))
+            stuck = lanes.item(lane) == 0  # system 0 stays off by a fixed error
+            lanes.x[lane] = _exact(self.systems, lanes, lane) + (1e-3 if stuck else 0.0)
         return torch.zeros(lanes.batch, dtype=lanes.b.dtype), 1
 
 
 def test_a_lane_at_its_rounding_floor_stops_failed_after_stalled_misses():
-    systems = [pdes.get("darcy", grid=(6, 6)).sample(i, 0) for i in range(4)]
-    lanes = _lanes(systems, batch=2)
-    method = AtTheFloor(systems)
-    drive(lanes, method)
-    assert sorted(lanes.results) == [0, 1, 2, 3]
+    lanes, _ = _four_systems_on_two_lanes(AtTheFloor)
     assert lanes.results[0].residual > 1e-8  # recorded as it stands: failed
     assert lanes.results[0].iterations == STALLED_MISSES + 1  # not max_iterations (500)
     assert all(lanes.results[i].residual <= 1e-8 for i in (1, 2, 3))
