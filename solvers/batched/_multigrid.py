@@ -40,8 +40,10 @@ __all__ = ["COARSENINGS", "CYCLES", "MultigridPreconditioner"]
 
 COARSENINGS = ("harmonic", "arithmetic", "galerkin")
 CYCLES = ("V", "W")
-# coarsest level: at most this many unknowns per lane (dense inverse), per dimension
-COARSEST = {1: 64, 2: 256, 3: 512}
+# coarsest level: at most this many unknowns per lane (dense inverse), per dimension; 64
+# rather than 256 (2-D) or 512 (3-D): the inverse's set-up and batched products cost more
+# than one more level (threshold 1e4, skr: 64^2 6.3 -> 4.5 ms, 48^3 623 -> 560 ms per sample)
+COARSEST = {1: 64, 2: 64, 3: 64}
 # a W-cycle's second coarse visit only where the coarse level has at least this many
 # unknowns per lane: below it a level's sweeps cost their dispatch, not their cells
 # (threshold 1e4 at 256^2: 10% less time, the same iterations; docs/multigrid.md)
