@@ -94,11 +94,13 @@ class _Bandit:
         return {}
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the state atomically (temp file + rename): a killed run leaves the old one."""
-        with self.lock:
-            state = self.state()
-        with atomic_path(path) as partial:
-            partial.write_text(json.dumps(state))
+        """Write the state atomically (temp file + rename): a killed run leaves the old one.
+
+        Snapshot and write hold the lock together: two blocks of a flow saving the one
+        bandit at once must not let the older snapshot land last.
+        """
+        with self.lock, atomic_path(path) as partial:
+            partial.write_text(json.dumps(self.state()))
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.rng_.bit_generator.state = state["rng"]

@@ -269,3 +269,35 @@ def test_bandit_solvers_report_omega_learn_across_runs_and_need_their_context(tm
                          state=str(tmp_path / "smooth.json"))
     assert all(r.converged for r in smooth.solve_sequence(systems))
     assert load_bandit(tmp_path / "smooth.json").kind == "gp-thompson"
+
+
+def test_two_saves_of_one_bandit_never_leave_the_older_state_last(tmp_path, monkeypatch):
+    """Two blocks of a flow share one bandit: a save whose file lands slowly (here: the
+    first rename waits) must not land after a later save with more feedback."""
+    import contextlib
+    import json
+    import threading
+    import time
+
+    from solvers.relaxation import _bandits
+
+    bandit, path = TsallisINF(seed=0), tmp_path / "bandit.json"
+    bandit.update(bandit.choose(), 10.0)
+    slow, atomic = threading.Event(), _bandits.atomic_path
+
+    @contextlib.contextmanager
+    def slow_first(target):
+        with atomic(target) as partial:
+            yield partial
+            if not slow.is_set():  # written, not yet renamed into place
+                slow.set()
+                time.sleep(0.3)
+
+    monkeypatch.setattr(_bandits, "atomic_path", slow_first)
+    first = threading.Thread(target=bandit.save, args=(path,))
+    first.start()
+    slow.wait()
+    bandit.update(bandit.choose(), 20.0)  # more feedback while the first save lands
+    bandit.save(path)
+    first.join()
+    assert len(json.loads(path.read_text())["history"]) == 2
