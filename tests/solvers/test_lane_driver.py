@@ -7,10 +7,10 @@ import torch
 
 import pdes
 from solvers.batched import (
+    STALLED_MISSES,
     Direct,
     FlexiblePCG,
     LaneMethod,
-    STALLED_MISSES,
     Lanes,
     SpectralPreconditioner,
     drive,
