@@ -184,8 +184,6 @@ def profile_application(model: Path, family: str, grid: tuple[int, ...],
     op = StencilOperator.from_stencils([system.stencil], "cpu")
     direction = NetworkDirection(net, op)
     r = torch.from_numpy(system.rhs.reshape(1, *grid))
-    base = direction.context.base
-    base_input = r if net.base == "spectral" else r.float()
 
     def per_call(call: Any) -> float:
         call()  # warm-up: allocations, oneDNN primitives
@@ -198,7 +196,8 @@ def profile_application(model: Path, family: str, grid: tuple[int, ...],
     torch.set_num_threads(1)
     try:
         total = per_call(lambda: direction(r))
-        base_ms = per_call(lambda: base(base_input)) if base is not None else 0.0
+        base_ms = (per_call(lambda: net.base_solve(r, direction.context))
+                   if direction.context.base is not None else 0.0)
         operator_ms = per_call(lambda: op(r))
         with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
             for _ in range(repeats):

@@ -75,6 +75,13 @@ def _grid(value: str) -> list[int]:
     return grids[0]
 
 
+def _training_grids(value: str) -> list[int | list[int]]:
+    """``--grids`` of train-dcdm: a bare side stays a side (the model's dimension decides
+    its grid: 32 is 32^3 for a 3-D model), ``16x16x16`` is a full grid; checked as ``--grid``."""
+    return [int(token) if token.strip().isdigit() else grid
+            for token, grid in zip(value.split(","), _grids(value), strict=True)]
+
+
 @app.command()
 def generate(
     family: Annotated[str, typer.Option(help=_family_help())] = "darcy",
@@ -339,8 +346,7 @@ def train_dcdm(
 
     options = {"shape": shape, "channels": channels, "levels": levels, "base": base,
                "matrices": matrices, "residuals": residuals, "seed": seed,
-               "grids": [int(side) if side.strip().isdigit() else sizes for side, sizes
-                         in zip(grids.split(","), _grids(grids), strict=True)] if grids else []}
+               "grids": _training_grids(grids) if grids else []}
     family_options = _parse_key_values(family_option or [], "--family-option")
     training_state(family, tuple(_grid(grid)), out, family_options, device, **options)
     from flows.dcdm import train_dcdm_flow

@@ -152,15 +152,20 @@ class DirectionNet(nn.Module):
                 basis=SPECTRAL_BASIS, precision="float32")
         return None
 
+    def base_solve(self, r: torch.Tensor, context: Context) -> torch.Tensor:
+        """The base preconditioner's solve of ``r`` in the precision it takes (the DST in
+        float64, the multigrid cycle in the network's): no weights, nothing to differentiate."""
+        with torch.no_grad():
+            return context.base(r.double() if self.base == "spectral"
+                                else r.to(self.out.weight.dtype))
+
     def forward(self, r: torch.Tensor, context: Context) -> torch.Tensor:
         dtype = self.out.weight.dtype
         x = r.to(dtype).unsqueeze(1) * context.weight
         scale = _rms(x, context.coupled)
         inputs = [x / scale]
         if context.base is not None:
-            with torch.no_grad():  # the data's solve: no weights, nothing to differentiate
-                s = context.base(r.double() if self.base == "spectral" else r.to(dtype))
-            s = s.to(dtype).unsqueeze(1) * context.coupled
+            s = self.base_solve(r, context).to(dtype).unsqueeze(1) * context.coupled
             inputs.append(s / _rms(s, context.coupled))
         if self.shape == "relu":  # DCDM reads [residual, image]; the linear shape gates instead
             inputs.append(context.reads[0])

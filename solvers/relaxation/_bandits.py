@@ -281,9 +281,8 @@ class GPThompson(_Bandit):
         """The statistics' row of a context bin, added (empty) when new."""
         if bin_ not in self.bins_:
             self.bins_.append(bin_)
-            empty = np.zeros((1, len(self.arms)))
-            self.counts_, self.sums_, self.squares_ = (np.vstack([a, empty]) for a in (
-                self.counts_, self.sums_, self.squares_))
+            self.counts_, self.sums_, self.squares_ = _with_empty_row(
+                self.counts_, self.sums_, self.squares_)
         return self.bins_.index(bin_)
 
     def _statistics(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -311,11 +310,11 @@ class GPThompson(_Bandit):
         query = self._bin(context)
         if query not in bins:
             bins.append(query)
-            counts, sums, squares = (np.vstack([a, np.zeros((1, K))]) for a in (
-                counts, sums, squares))
+            counts, sums, squares = _with_empty_row(counts, sums, squares)
         counts, sums, squares = counts.ravel(), sums.ravel(), squares.ravel()
         seen = counts > 0
-        q = slice(bins.index(query) * K, (bins.index(query) + 1) * K)
+        row = bins.index(query)
+        q = slice(row * K, (row + 1) * K)
         width = self.context_length / 4.0
         centres = np.asarray(bins, dtype=float) * width
         correlation = np.kron(_matern(np.abs(centres[:, None] - centres[None, :])
@@ -379,6 +378,11 @@ class GPThompson(_Bandit):
         self.clock_ = float(state["clock"])
         self.pending_ = {int(p[0]): (int(p[1]), float(p[2]), int(p[3]) if len(p) > 3 else 0)
                          for p in state["pending"]}
+
+
+def _with_empty_row(*tables: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each (bins, arms) table with a row of zeros appended: a context bin not seen yet."""
+    return tuple(np.vstack([t, np.zeros((1, t.shape[1]))]) for t in tables)
 
 
 def _matern(d: np.ndarray) -> np.ndarray:
